@@ -21,6 +21,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from octohome.commands import MqttTarget  # the typed per-device mqtt table
+
 DEFAULT_CATALOG_DIR = Path(__file__).resolve().parent.parent / "devices"
 """The shipped demo home (``devices/`` at the project root)."""
 
@@ -98,18 +100,6 @@ class FunctionsFile(_Strict):
             if not re.match(_FUNCTION_RE, name):
                 raise ValueError(f"function name {name!r} must look like 'type.action'")
         return self
-
-
-class MqttTarget(BaseModel):
-    """Where a device's commands are published (details in ``octohome.commands``)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    style: Literal["zigbee2mqtt", "homeassistant"] = "zigbee2mqtt"
-    """Payload convention of the receiving side."""
-
-    topic: str | None = None
-    """Base topic (zigbee2mqtt: ``zigbee2mqtt/<name>``, commands go to ``<topic>/set``)."""
 
 
 class Device(_Strict):
