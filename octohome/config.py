@@ -64,6 +64,18 @@ class MqttConfig(_Section):
     discovery_prefix: str = "homeassistant"
     """Home Assistant MQTT discovery prefix."""
 
+    discovery: bool = True
+    """Announce the assistant to Home Assistant (device-based MQTT discovery)."""
+
+    reconnect_min_delay: float = Field(default=0.5, gt=0)
+    """First wait before reconnecting to a lost broker; doubles on each failure."""
+
+    reconnect_max_delay: float = Field(default=30.0, gt=0)
+    """Longest wait between reconnect attempts."""
+
+    max_input_bytes: int = Field(default=1024, ge=16)
+    """Longer say/listen/mute messages are ignored (a spoken command is short)."""
+
 
 class ModelConfig(_Section):
     """The functional-token model run by llama.cpp."""
