@@ -1,0 +1,3 @@
+"""Shared pytest setup: fixtures live in their own modules, registered here."""
+
+pytest_plugins = ["tests.mqtt_broker"]
