@@ -46,6 +46,18 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "registry-packaged Gemma 3 base and the trained delta in models/.\n"
         "'octohome model info FILE' prints a GGUF's function table and fingerprint.",
     ),
+    "transcribe": (
+        "octohome.transcribe_cli",
+        "print what a WAV file says",
+        "Speech to text with Whisper (faster-whisper, offline). The transcript alone is\n"
+        "the first line of stdout; --timings adds lines after it.",
+    ),
+    "listen": (
+        "octohome.listen",
+        "wake word -> speech -> text, as events",
+        "Listen on the microphone, a WAV file (--input FILE.wav) or raw PCM on stdin\n"
+        "(--input -) and print wake, speech start/end and transcript events.",
+    ),
     "bench": (
         "octohome.bench",
         "measure latency, memory and accuracy",

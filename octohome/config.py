@@ -104,14 +104,10 @@ class SttConfig(_Section):
     catalog_bias: bool = True
     """Bias recognition toward the catalog's words (device names, rooms, colours)."""
 
-    encoder_trim: bool = True
-    """Encode only the utterance's length instead of Whisper's padded 30 s window."""
-
-    encoder_pad: float = Field(default=1.0, ge=0.0, le=30.0)
-    """Seconds of padding after the audio when ``encoder_trim`` is on."""
-
-    encoder_min_frames: int = Field(default=300, ge=100, le=3000)
-    """Fewest mel frames (10 ms each) the trimmed encoder input may have."""
+    encoder_frames: int = Field(default=2000, ge=300, le=3000)
+    """Mel frames (10 ms each) the encoder runs on. 3000 is Whisper's padded 30 s
+    window; 2000 measured about 2x faster with the same accuracy; below ~1500 the
+    model starts repeating itself. Longer audio uses the full window."""
 
     max_new_tokens_per_second: float = Field(default=8.0, gt=0.0)
     """Token budget per second of audio (+16): a cap on runaway hallucinations."""

