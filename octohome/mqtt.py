@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import queue
+import socket
 import threading
 import time
 from collections import deque
@@ -149,6 +150,13 @@ class InputEvent:
     """say: the command text; listen: ``start`` or ``stop``; mute: ``on`` or ``off``."""
 
 
+def _no_delay(client: Any, userdata: Any, sock: Any) -> None:
+    """Disable Nagle: a command is one small packet that must leave now, not
+    wait ~40 ms behind the previous event for the broker's delayed ACK."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -263,6 +271,7 @@ class MqttLink:
         client.will_set(self.topics.availability, b"offline", qos=1, retain=True)
         # paho declares these as int but only does arithmetic with them: floats work.
         client.reconnect_delay_set(cfg.reconnect_min_delay, cfg.reconnect_max_delay)
+        client.on_socket_open = _no_delay
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -585,6 +594,7 @@ class MqttLink:
         while len(self._pending) > self.config.queue_size:
             oldest = self._pending[0].cmd
             self._finish(oldest, "expired", reason="queue full")
+            self._pending = deque(i for i in self._pending if i.cmd is not oldest)
         self._flush()
 
     def _flush(self) -> None:
@@ -597,6 +607,12 @@ class MqttLink:
             if now > cmd.deadline:
                 self._finish(cmd, "expired", reason="time-to-live passed before sending")
                 continue
+            if not self._client.is_connected():
+                # Connection lost (or re-opening, CONNACK not yet in) and its
+                # event not processed yet: anything sent now could go out twice.
+                self._pending.appendleft(item)
+                self._connected = False
+                return
             m = item.message
             info = self._client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain)
             cmd.first_sent = cmd.first_sent or now

@@ -85,6 +85,9 @@ class Broker:
     users: dict[str, str] = field(default_factory=dict)
     tls: TlsFiles | None = None
     proc: subprocess.Popen[bytes] | None = None
+    nodelay: bool = True
+    """Broker-side TCP_NODELAY: without it, back-to-back small packets (two PUBACKs)
+    wait ~40 ms for the client's delayed ACK."""
 
     @property
     def log_file(self) -> Path:
@@ -93,6 +96,7 @@ class Broker:
     def _write_config(self) -> Path:
         lines = [
             "per_listener_settings true",
+            f"set_tcp_nodelay {'true' if self.nodelay else 'false'}",
             "persistence true",
             f"persistence_location {self.workdir}/",
             f"log_dest file {self.log_file}",
@@ -204,6 +208,8 @@ class Subscriber:
 
     def __init__(self, port: int, topics: list[str], *, persistent: bool = False) -> None:
         self.messages: list[tuple[str, bytes, bool, float]] = []
+        self.redelivered: set[tuple[str, bytes]] = set()
+        """(topic, payload) the broker sent again with the DUP flag (its own retry)."""
         self.lock = threading.Lock()
         self.subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
@@ -220,6 +226,8 @@ class Subscriber:
 
         def on_message(c: Any, u: Any, msg: Any) -> None:
             with self.lock:
+                if msg.dup:
+                    self.redelivered.add((msg.topic, bytes(msg.payload)))
                 self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain),
                                       time.monotonic()))
 
