@@ -58,6 +58,33 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Listen on the microphone, a WAV file (--input FILE.wav) or raw PCM on stdin\n"
         "(--input -) and print wake, speech start/end and transcript events.",
     ),
+    "say": ("octohome.say", "run one text command: text -> model -> MQTT", "Publishes with [mqtt] host, port, username, password (OCTOHOME_MQTT__*). Exit 0 published, 1 not a command, 3 expired, 4 rejected."),  # noqa: E501
+    "run": (
+        "octohome.daemon",
+        "run the assistant: microphone -> wake -> speech -> model -> MQTT",
+        "The daemon. Loads the models once, then listens (audio.input: the microphone,\n"
+        "a WAV file or raw PCM on stdin) and takes text commands on MQTT\n"
+        "octohome/<site>/say, push-to-talk on .../listen and .../mute. Each utterance\n"
+        "logs one line with transcript, call, status and milliseconds per stage.\n"
+        "With --input FILE.wav it exits once the file's commands are published.\n"
+        "Under systemd: Type=notify with watchdog; SIGHUP reloads config, catalog\n"
+        "and model (a model for another catalog is refused); SIGTERM drains and exits.",
+    ),
+    "demo": (
+        "octohome.demo",
+        "hear a shipped WAV command and print the MQTT message it publishes",
+        "Runs demo/*.wav through the whole pipeline (VAD -> Whisper -> model -> MQTT)\n"
+        "and prints what arrives at the broker. Uses the configured broker when it\n"
+        "answers, else starts a private Mosquitto on a free loopback port.\n"
+        "With --mic (or on a terminal with a microphone) it then keeps listening.",
+    ),
+    "config": (
+        "octohome.config_cli",
+        "check the configuration or print the documented defaults",
+        "'octohome config check' validates config.toml + OCTOHOME_* variables and\n"
+        "prints the effective config with secrets masked; an error names the key\n"
+        "and the file. 'octohome config defaults' prints the documented config.toml.",
+    ),
     "bench": (
         "octohome.bench",
         "measure latency, memory and accuracy",

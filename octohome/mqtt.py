@@ -221,8 +221,14 @@ class MqttLink:
         catalog: Catalog | None = None,
         *,
         client_id: str | None = None,
+        announce: bool = True,
     ) -> None:
         self.config = config
+        self.announce = announce
+        """Be *the* assistant of the site: last will, availability, discovery, inputs.
+        A one-shot client (``octohome say``) turns it off so that it neither
+        marks the site offline when it exits nor steals the daemon's inputs."""
+
         self.site = site
         self.catalog = catalog
         self.topics = Topics(f"octohome/{site}")
@@ -244,6 +250,12 @@ class MqttLink:
         self._worker: threading.Thread | None = None
         self._stopping = False
         self._client = self._make_client()
+        if config.password is not None:
+            # Belt and braces: the log pipeline masks it even if some library quotes it.
+            with contextlib.suppress(ImportError):
+                from octohome.logs import add_secret
+
+                add_secret(config.password.get_secret_value())
 
     @classmethod
     def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> MqttLink:
@@ -268,7 +280,8 @@ class MqttLink:
                 certfile=str(cfg.certfile) if cfg.certfile else None,
                 keyfile=str(cfg.keyfile) if cfg.keyfile else None,
             )
-        client.will_set(self.topics.availability, b"offline", qos=1, retain=True)
+        if self.announce:
+            client.will_set(self.topics.availability, b"offline", qos=1, retain=True)
         # paho declares these as int but only does arithmetic with them: floats work.
         client.reconnect_delay_set(cfg.reconnect_min_delay, cfg.reconnect_max_delay)
         client.on_socket_open = _no_delay
@@ -444,10 +457,11 @@ class MqttLink:
         # Take back what paho would resend by itself: the worker decides,
         # because some of it may have outlived its time-to-live.
         dropped = [m.mid for m in client.drop_out_messages()]
-        for topic in (self.topics.say, self.topics.listen, self.topics.mute):
-            client.subscribe(topic, qos=1)
-        if self.config.discovery:
-            client.subscribe(f"{self.config.discovery_prefix}/status", qos=1)
+        if self.announce:
+            for topic in (self.topics.say, self.topics.listen, self.topics.mute):
+                client.subscribe(topic, qos=1)
+            if self.config.discovery:
+                client.subscribe(f"{self.config.discovery_prefix}/status", qos=1)
         self.last_error = None
         self._events.put(("connected", dropped))
 
@@ -579,7 +593,7 @@ class MqttLink:
             self._send_aux(Message(self.topics.mute_state, b"ON" if self._muted else b"OFF",
                                    qos=1, retain=True))
         elif kind == "discovery":
-            if self.config.discovery:
+            if self.config.discovery and self.announce:
                 self._send_aux(self.discovery_message())
         elif kind == "aux":
             self._send_aux(event[1])
@@ -644,12 +658,14 @@ class MqttLink:
         self._connected_evt.set()
         log.info("mqtt connected", host=self.config.host, port=self.config.port,
                  queued=len(self._pending), resent=len(back))
-        self._client.publish(self.topics.availability, b"online", qos=1, retain=True)
+        if self.announce:
+            self._client.publish(self.topics.availability, b"online", qos=1, retain=True)
         self._flush()
-        self._send_aux(Message(self.topics.mute_state, b"ON" if self._muted else b"OFF",
-                               qos=1, retain=True))
-        if self.config.discovery:
-            self._send_aux(self.discovery_message())
+        if self.announce:
+            self._send_aux(Message(self.topics.mute_state, b"ON" if self._muted else b"OFF",
+                                   qos=1, retain=True))
+            if self.config.discovery:
+                self._send_aux(self.discovery_message())
         while self._held and self._connected:
             m = self._held.popleft()
             self._client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain)
@@ -709,7 +725,7 @@ class MqttLink:
             if not item.cmd.done:
                 self._finish(item.cmd, "expired", reason="assistant stopped")
         self._pending.clear()
-        if self._connected:
+        if self._connected and self.announce:
             info = self._client.publish(self.topics.availability, b"offline", qos=1,
                                         retain=True)
             with contextlib.suppress(RuntimeError, ValueError):
