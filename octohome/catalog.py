@@ -219,9 +219,7 @@ class Catalog:
         fpath, dpath, spath = root / FUNCTIONS_FILE, root / DEVICES_FILE, root / SCENES_FILE
         functions = _parse(FunctionsFile, fpath, _load_toml(fpath)).functions
         devices = _parse(DevicesFile, dpath, _load_toml(dpath)).devices
-        scenes = (
-            _parse(ScenesFile, spath, _load_toml(spath)).scenes if spath.exists() else ()
-        )
+        scenes = _parse(ScenesFile, spath, _load_toml(spath)).scenes if spath.exists() else ()
         catalog = cls(functions, devices, scenes, source=root)
         catalog._check_consistency(fpath, dpath, spath)
         return catalog
@@ -323,7 +321,9 @@ def _check_arg(function: str, arg: ArgSpec, value: Any, scene_ids: tuple[str, ..
         raise ValueError(f"{where} = {value!r} is not a number")
     assert arg.min is not None and arg.max is not None
     if not arg.min <= value <= arg.max:
-        raise ValueError(f"{where} = {value} is outside {format_value(arg.min)}..{format_value(arg.max)}")
+        raise ValueError(
+            f"{where} = {value} is outside {format_value(arg.min)}..{format_value(arg.max)}"
+        )
     if arg.kind == "int":
         if not float(value).is_integer():
             raise ValueError(f"{where} = {value} is not a whole number")
