@@ -171,21 +171,58 @@ def catalog_vocabulary(catalog: Catalog) -> list[str]:
     return words
 
 
-def bias_prompt(catalog: Catalog, max_chars: int = 900) -> str:
-    """The initial prompt that steers Whisper toward the catalog's spelling.
+_TYPE_PHRASES = {
+    "light": ("Turn on the {}.", "Make the {} blue."),
+    "switch": ("Switch off the {}.", "Turn on the {}."),
+    "cover": ("Open the {}.", "Close the {}."),
+    "climate": ("Set the {} to 21 degrees.", "Switch the {} to heat."),
+    "lock": ("Lock the {}.", "Unlock the {}."),
+    "fan": ("Set the {} to high.", "Turn off the {}."),
+    "media": ("Pause the {}.", "Set the {} volume to 30 percent."),
+}
 
-    Whisper conditions on "previous text"; a list of the home's names makes
-    "floor lamp" likelier than "floor dump". Phrases are added in order of
-    importance until ``max_chars`` (about 200 tokens, under Whisper's 223-token
-    prompt limit); the decoder reads the prompt once per utterance.
+
+def bias_prompt(catalog: Catalog, max_chars: int = 900) -> str:
+    """The initial prompt that steers Whisper toward the catalog's words.
+
+    Whisper conditions on "previous text", and it copies that text's style as
+    well as its words: a bare comma-separated list of names made it answer
+    in comma-separated fragments ("dim, kitchen light, ..."). So the prompt is
+    short commands in the household's words, one per device name and alias,
+    then rooms, scenes and enum values, until ``max_chars`` (about 200
+    tokens, under Whisper's 223-token prompt limit).
     """
+    sentences: list[str] = []
+    seen: set[str] = set()
+
+    def add(sentence: str) -> None:
+        if sentence.lower() not in seen:
+            seen.add(sentence.lower())
+            sentences.append(sentence)
+
+    for dev in catalog.devices:
+        templates = _TYPE_PHRASES.get(dev.type, ("Turn on the {}.", "Turn off the {}."))
+        add(templates[0].format(dev.name))
+    for scene in catalog.scenes:
+        add(f"Activate {scene.name}.")
+    for fn in catalog.functions.values():
+        for arg in fn.args:
+            if arg.kind == "enum":
+                add(", ".join(v.capitalize() for v in arg.values) + ".")
+    for i, dev in enumerate(catalog.devices):
+        templates = _TYPE_PHRASES.get(dev.type, ("Turn on the {}.", "Turn off the {}."))
+        for alias in dev.aliases:
+            add(templates[(i + 1) % 2].format(alias))
+    for scene in catalog.scenes:
+        for alias in scene.aliases:
+            add(f"{alias.capitalize()}.")
     text = ""
-    for phrase in catalog_vocabulary(catalog):
-        nxt = f"{text}, {phrase}" if text else phrase
+    for sentence in sentences:
+        nxt = f"{text} {sentence}" if text else sentence
         if len(nxt) > max_chars:
             break
         text = nxt
-    return f"Smart home: {text}."
+    return text
 
 
 # -- transcriber -----------------------------------------------------------------
