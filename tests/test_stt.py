@@ -44,7 +44,7 @@ def test_models_resolve_to_local_paths() -> None:
     tiny = resolve_model_path("tiny.en")
     assert (tiny / "model.bin").is_file()
     for name in ("small", "openai/whisper-base", "large-v3"):
-        with pytest.raises(SttError, match="tiny.en"):
+        with pytest.raises(SttError, match=r"tiny\.en"):
             resolve_model_path(name)
 
 
@@ -149,5 +149,5 @@ def test_cli_errors_and_silence(tmp_path: Path) -> None:
 
 
 def test_unknown_model_in_config_is_clear() -> None:
-    with pytest.raises(SttError, match="not 'tiny.en'"):
+    with pytest.raises(SttError, match=r"not 'tiny\.en'"):
         Transcriber(SttConfig(model="medium.en"), warm_up=False)
