@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 class SiteConfig(_Section):
@@ -167,7 +167,8 @@ class Settings(BaseSettings):
     """The whole configuration."""
 
     model_config = SettingsConfigDict(
-        env_prefix="OCTOHOME_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="OCTOHOME_", env_nested_delimiter="__", extra="forbid",
+        use_attribute_docstrings=True,
     )
 
     catalog: Path | None = None
