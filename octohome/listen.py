@@ -18,7 +18,6 @@ input gives reproducible output.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import threading
@@ -321,6 +320,8 @@ class Listener:
     async def events(self, source: AudioSource) -> AsyncIterator[ListenEvent]:
         """``run`` as an async generator: audio and Whisper work in a worker thread,
         so the event loop (MQTT, timers) never blocks on inference."""
+        import asyncio
+
         loop = asyncio.get_running_loop()
         q: asyncio.Queue[ListenEvent | BaseException | None] = asyncio.Queue()
 
