@@ -120,7 +120,8 @@ class Outcome:
 
     messages: tuple[Message, ...] = ()
     latencies_ms: Mapping[str, float] = field(default_factory=dict)
-    """Per stage: what the caller measured (stt, model) plus queue and mqtt (to PUBACK)."""
+    """Per stage: what the caller measured (stt, model), then ``queue`` (waiting for the
+    broker), ``mqtt`` (handed over -> PUBACK) and ``total`` (``created`` -> PUBACK)."""
 
     deadline: float | None = None
     """Monotonic time after which the command would not have been sent."""
@@ -192,6 +193,9 @@ class _Command:
         self.messages = tuple(messages)
         self.deadline = deadline
         self.created = created
+        """When the command began (end of speech): the time-to-live counts from here."""
+        self.submitted = time.monotonic()
+        """When it was handed to the link: the mqtt stage's latency counts from here."""
         self.future = future
         self.template = template
         self.report = report
@@ -685,9 +689,10 @@ class MqttLink:
         cmd.done = True
         lat = dict(cmd.template.latencies_ms)
         if cmd.first_sent is not None:
-            lat["queue"] = (cmd.first_sent - cmd.created) * 1000
+            lat["queue"] = (cmd.first_sent - cmd.submitted) * 1000
         if acked_at is not None:
-            lat["mqtt"] = (acked_at - cmd.created) * 1000
+            lat["mqtt"] = (acked_at - cmd.submitted) * 1000
+            lat["total"] = (acked_at - cmd.created) * 1000
         outcome = _replace(
             cmd.template, status=status, reason=reason, latencies_ms=lat,
             deadline=cmd.deadline, sent_at=cmd.last_sent if status == "published" else None,
