@@ -623,7 +623,12 @@ class MqttLink:
                 continue
             now = time.monotonic()
             if now > cmd.deadline:
-                self._finish(cmd, "expired", reason="time-to-live passed before sending")
+                reason = "time-to-live passed before sending"
+                if cmd.first_sent is not None:
+                    # QoS 1 cannot tell whether the broker got it before the link broke.
+                    reason = ("sent but not acknowledged before the connection dropped;"
+                              " not resent past its time-to-live (it may have arrived)")
+                self._finish(cmd, "expired", reason=reason)
                 continue
             if not self._client.is_connected():
                 # Connection lost (or re-opening, CONNACK not yet in) and its
