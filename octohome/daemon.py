@@ -383,7 +383,6 @@ class Daemon:
                     log.info("utterance", transcript="", status="no_speech", source=kind,
                              audio_s=round(tr.audio_seconds, 2), ms={"stt": round(stt_ms, 1)})
                     continue
-                self.link.publish_transcript(tr.text, kind)
                 await self._commands.put(
                     Utterance(tr.text, kind, t_end, stt_ms, round(tr.audio_seconds, 2)))
             finally:
@@ -400,7 +399,6 @@ class Daemon:
                 if self.muted:
                     log.info("say ignored: muted")
                     continue
-                self.link.publish_transcript(ev.value, "say")
                 await self._commands.put(Utterance(ev.value, "say", time.monotonic()))
             elif ev.kind == "listen":
                 if ev.value == "start" and self.listener is not None and not self.muted:
@@ -423,29 +421,33 @@ class Daemon:
 
     async def _handle(self, u: Utterance) -> None:
         from octohome.model import NOT_A_COMMAND
+        from octohome.say import handle_text
 
         assert self.link is not None and self.parser is not None
         parser = self.parser
         self._busy_since = time.monotonic()
         t0 = time.monotonic()
         try:
-            call = await asyncio.to_thread(parser.parse, u.text)
+            # transcript event, model (in this worker thread), command, intent event
+            future = await asyncio.to_thread(
+                handle_text, self.link, parser, u.text, source=u.source, stt_ms=u.stt_ms,
+                created=u.t_end)
+            call_of = None
         except Exception as exc:
             # A model bug must not take the stage down for every later command.
             log.exception("model failed on an utterance", transcript=u.text, error=str(exc))
-            call = NOT_A_COMMAND
+            future = self.link.execute(NOT_A_COMMAND, text=u.text, created=u.t_end)
+            call_of = NOT_A_COMMAND
         model_ms = (time.monotonic() - t0) * 1000
-        lat = {"model": model_ms}
-        if u.stt_ms is not None:
-            lat["stt"] = u.stt_ms
-        future = self.link.execute(call, text=u.text, latencies_ms=lat, created=u.t_end)
-        task = asyncio.create_task(self._report(u, call, future, model_ms))
+        task = asyncio.create_task(self._report(u, call_of, future, model_ms))
         self._outcomes.add(task)
         task.add_done_callback(self._outcomes.discard)
 
-    async def _report(self, u: Utterance, call: Call, future: Any, model_ms: float) -> None:
+    async def _report(self, u: Utterance, call: Call | None, future: Any,
+                      model_ms: float) -> None:
         outcome: Outcome = await asyncio.wrap_future(future)
         lat = dict(outcome.latencies_ms)
+        model_ms = lat.get("model", model_ms)
         ms: dict[str, float] = {}
         if u.stt_ms is not None:
             ms["stt"] = round(u.stt_ms, 1)
@@ -467,7 +469,7 @@ class Daemon:
             self.stats.not_a_command += 1
         log.info(
             "utterance", transcript=u.text, source=u.source,
-            call={"function": call.function, "arguments": dict(call.arguments)},
+            call={"function": outcome.function, "arguments": dict(outcome.arguments)},
             status=st, reason=outcome.reason, ms=ms,
             **({"audio_s": u.audio_s} if u.audio_s is not None else {}),
         )
