@@ -342,6 +342,8 @@ def _device_templates(function: str) -> list[str]:
             "light up {d}",
             "turn the lights on in the {r}",
             "i can't see a thing in the {r}",
+            "turn on the lights in the {r}",
+            "switch on the light in the {r}",
             "it's too dark in the {r}",
             "lights in the {r} on",
         ],
@@ -352,6 +354,8 @@ def _device_templates(function: str) -> list[str]:
             "lights out in the {r}",
             "turn the lights off in the {r}",
             "kill the lights in the {r}",
+            "turn off the lights in the {r}",
+            "switch off the light in the {r}",
             "lights in the {r} off",
         ],
         "light.set_brightness": [
@@ -476,8 +480,8 @@ def _device_templates(function: str) -> list[str]:
             "let me in, unlock {d}",
             "release {d} lock",
         ],
-        "fan.turn_on": on,
-        "fan.turn_off": off + ["stop {d}"],
+        "fan.turn_on": on + ["turn on the fan in the {r}", "fan on in the {r}"],
+        "fan.turn_off": off + ["stop {d}", "turn off the fan in the {r}", "fan off in the {r}"],
         "fan.set_speed": [
             "set {d} to {v}",
             "{d} on {v}",
@@ -548,6 +552,9 @@ _SCENE_TEMPLATES = [
     "go to {s}",
     "activate {s}",
     "{s} now",
+    "start the {s} routine",
+    "run {s}",
+    "set {s} mode",
 ]
 
 _HALF_WORDS = {
@@ -728,7 +735,7 @@ class Generator:
                 ]
             )
             thing = f"{room} {kind}"
-            if any(thing in k or k in thing for k in known):
+            if thing in known:
                 return ""
             if self._room_has(room, kind):
                 return ""
@@ -1014,7 +1021,7 @@ _VAGUE = [
 def build_dataset(
     catalog: Catalog,
     seed: int = 0,
-    per_function: int = 240,
+    per_function: int = 300,
     negative_share: float = 0.2,
 ) -> list[Example]:
     """The whole training set: positives per function plus non-commands, shuffled."""

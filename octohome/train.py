@@ -54,11 +54,11 @@ class TrainConfig:
     """Everything that decides the trained model (recorded in its metadata)."""
 
     seed: int = 0
-    per_function: int = 240
+    per_function: int = 300
     """Generated positives per function (non-commands are added on top)."""
 
     negative_share: float = 0.2
-    steps: int = 700
+    steps: int = 1200
     batch_size: int = 8
     lr: float = 1e-3
     """LoRA learning rate (LoRA wants a higher rate than full fine-tuning's 5e-5)."""
