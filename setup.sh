@@ -9,6 +9,8 @@
 #   ./setup.sh test     set up with the training and dev extras, then run ruff,
 #                       mypy and the test suite (what CI runs: .ci/run).
 #   ./setup.sh install  set up only.
+#   ./setup.sh unit     print systemd/octohome.service for this checkout's path.
+#   ./setup.sh service  (root) install the unit, /etc/octohome/config.toml, enable, start.
 #
 # Steps: Debian packages from packages.apt (apt-get, with sudo when not root);
 # .venv with the project (pip install -e .); llama-cpp-python built from source
@@ -95,6 +97,22 @@ case "$action" in
         fi
         exec "$VENV/bin/octohome" demo ${demo_args[@]+"${demo_args[@]}"} "$@"
         ;;
+    unit)
+        sed "s#/opt/octohome#$(pwd)#g" systemd/octohome.service
+        ;;
+    service)
+        SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        install_apt
+        install_python ""
+        $SUDO mkdir -p /etc/octohome
+        [ -f /etc/octohome/config.toml ] || $SUDO cp config.toml /etc/octohome/config.toml
+        sed "s#/opt/octohome#$(pwd)#g" systemd/octohome.service \
+            | $SUDO tee /etc/systemd/system/octohome.service >/dev/null
+        $SUDO systemctl daemon-reload
+        $SUDO systemctl enable --now octohome.service
+        say "octohome.service enabled; follow it with: journalctl -u octohome -f"
+        ;;
     install)
         install_apt
         install_python ""
@@ -120,7 +138,7 @@ case "$action" in
         exit "$rc"
         ;;
     *)
-        echo "usage: $0 [demo|install|test [pytest args]]" >&2
+        echo "usage: $0 [demo|install|test [pytest args]|unit|service]" >&2
         exit 2
         ;;
 esac
