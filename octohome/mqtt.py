@@ -248,6 +248,8 @@ class MqttLink:
         self._seq = 0
         self._connected = False
         self._connected_evt = threading.Event()
+        self._subscribed_evt = threading.Event()
+        self._subscribe_mid: int | None = None
         self._muted = False
         self._state: dict[str, Any] = {"transcript": "", "command": "none", "status": "idle"}
         self._input_handlers: list[Callable[[InputEvent], None]] = []
@@ -294,6 +296,7 @@ class MqttLink:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         return client
 
     def start(self) -> None:
@@ -333,7 +336,14 @@ class MqttLink:
         return self._connected_evt.is_set()
 
     def wait_connected(self, timeout: float | None = None) -> bool:
-        return self._connected_evt.wait(timeout)
+        """Wait until connected and (when announcing) subscribed to the inputs."""
+        end = None if timeout is None else time.monotonic() + timeout
+        if not self._connected_evt.wait(timeout):
+            return False
+        if not self.announce:
+            return True
+        left = None if end is None else max(0.0, end - time.monotonic())
+        return self._subscribed_evt.wait(left)
 
     # -- commands --------------------------------------------------------------------
 
@@ -462,12 +472,21 @@ class MqttLink:
         # because some of it may have outlived its time-to-live.
         dropped = [m.mid for m in client.drop_out_messages()]
         if self.announce:
-            for topic in (self.topics.say, self.topics.listen, self.topics.mute):
-                client.subscribe(topic, qos=1)
+            topics = [(t, 1) for t in (self.topics.say, self.topics.listen, self.topics.mute)]
             if self.config.discovery:
-                client.subscribe(f"{self.config.discovery_prefix}/status", qos=1)
+                topics.append((f"{self.config.discovery_prefix}/status", 1))
+            self._subscribed_evt.clear()
+            self._subscribe_mid = client.subscribe(topics)[1]
         self.last_error = None
         self._events.put(("connected", dropped))
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any,
+                      properties: Any) -> None:
+        if mid == self._subscribe_mid:
+            if any(r.is_failure for r in reasons):
+                log.error("broker refused the input subscriptions",
+                          reasons=[str(r) for r in reasons])
+            self._subscribed_evt.set()
 
     def _on_connect_fail(self, client: Any, userdata: Any) -> None:
         err = getattr(client, "connect_error", None) or "unknown error"
