@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,11 +67,7 @@ def main() -> int:
         daemon = Daemon(
             settings, input_spec=str(joined), exit_at_end=True,
             source_factory=lambda spec, dev: WavFileSource(spec, realtime=True),
-            on_outcome=lambda u, o: (statuses.append(o.status), rows.append({
-                "stt": u.stt_ms or 0.0, "model": o.latencies_ms.get("model", 0.0),
-                "publish": o.latencies_ms.get("mqtt", 0.0) - (u.stt_ms or 0.0)
-                - o.latencies_ms.get("model", 0.0),
-                "total": o.latencies_ms.get("mqtt", float("nan"))})),
+            on_outcome=lambda u, o: (statuses.append(o.status), rows.append(_row(u, o))),
         )
         t0 = time.perf_counter()
         daemon.load()
@@ -95,6 +92,18 @@ def main() -> int:
     if args.out:
         args.out.write_text("# Pipeline latency (bench/pipeline.py)\n\n" + text + "\n")
     return 0 if n == len(wavs) * args.repeat else 1
+
+
+def _row(u: Any, o: Any) -> dict[str, float]:
+    from octohome.daemon import _total_ms
+
+    lat = dict(o.latencies_ms)
+    stt, model = u.stt_ms or 0.0, lat.get("model", 0.0)
+    total = _total_ms(lat)
+    if total is None:
+        total = float("nan")
+    publish = lat["mqtt"] if "total" in lat else total - stt - model
+    return {"stt": stt, "model": model, "publish": publish, "total": total}
 
 
 def _cpus() -> int:

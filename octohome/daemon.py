@@ -452,9 +452,11 @@ class Daemon:
         if u.stt_ms is not None:
             ms["stt"] = round(u.stt_ms, 1)
         ms["model"] = round(model_ms, 1)
-        if "mqtt" in lat:
-            ms["publish"] = round(lat["mqtt"] - (u.stt_ms or 0.0) - model_ms, 1)
-            ms["total"] = round(lat["mqtt"], 1)
+        total = _total_ms(lat)
+        if total is not None:
+            ms["publish"] = round(lat["mqtt"] if "total" in lat else
+                                  total - (u.stt_ms or 0.0) - model_ms, 1)
+            ms["total"] = round(total, 1)
         else:
             ms["total"] = round((time.monotonic() - u.t_end) * 1000, 1)
         self.stats.utterances += 1
@@ -615,6 +617,16 @@ def _heartbeat(source: AudioSource, daemon: Daemon) -> AudioSource:
             self.source.close()
 
     return _Heartbeat()
+
+
+def _total_ms(lat: dict[str, float] | Any) -> float | None:
+    """End of speech (``created``) -> PUBACK from an outcome's latencies: ``total``
+    when the link reports it, else ``mqtt`` (which then counted from ``created``)."""
+    if "total" in lat:
+        return float(lat["total"])
+    if "mqtt" in lat:
+        return float(lat["mqtt"])
+    return None
 
 
 def _expected(exc: BaseException) -> bool:

@@ -207,7 +207,9 @@ def run_cli(args: argparse.Namespace) -> int:
 
 def _line(text: str, o: Any) -> str:
     msgs = "; ".join(f"{m.topic} {m.payload.decode(errors='replace')}" for m in o.messages)
-    lat = o.latencies_ms.get("mqtt")
+    from octohome.daemon import _total_ms
+
+    lat = _total_ms(o.latencies_ms)
     took = f" [{lat:.0f} ms after end of speech]" if lat is not None else ""
     return f"  heard {text!r} -> {o.function} {dict(o.arguments)} -> {o.status}: {msgs}{took}"
 
