@@ -234,6 +234,11 @@ class Daemon:
         if self.audio_enabled:
             from octohome.listen import Listener
 
+            if self._is_file_input() and self.input_spec != "-" and self.source_factory is None:
+                from octohome.audio import read_wav
+
+                read_wav(self.input_spec)  # a missing or broken file stops the start
+
             if self.transcriber is None:
                 from octohome.stt import Transcriber
 
@@ -691,6 +696,9 @@ def run_cli(args: argparse.Namespace, parser_factory: ParserFactory | None = Non
         exit_at_end=spec != "mic" and not args.keep_running and not args.no_audio,
         parser_factory=parser_factory,
     )
+    # Until the loop's handlers are installed, SIGHUP must not kill a loading daemon.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGHUP, lambda *_: log.warning("SIGHUP ignored while starting"))
     try:
         daemon.load()
     except (ConfigError, CatalogError, ModelError, SttError, WakeError, AudioError,
