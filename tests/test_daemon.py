@@ -272,13 +272,15 @@ class _FakeTranscriber:
 def test_a_failing_stage_is_restarted_and_the_daemon_lives_on(mqtt_broker: Broker) -> None:
     from octohome.config import AudioConfig
     from octohome.listen import Listener
+    from octohome.vad_onnx import OnnxVoiceActivity
 
     settings = _settings(mqtt_broker.port).model_copy(
         update={"audio": AudioConfig(wake="none")})
     source = _FlakySource(failures=3)
     d, got = _stub_daemon(settings, audio=True, input_spec="mic",
                           transcriber=_FakeTranscriber(),  # type: ignore[arg-type]
-                          listener=Listener(settings.audio, transcriber=None),
+                          listener=Listener(settings.audio, transcriber=None,
+                                            vad=OnnxVoiceActivity()),  # type: ignore[arg-type]
                           source_factory=source)
     d.BACKOFF_MIN = 0.05
     run = Running(d)
@@ -574,6 +576,35 @@ def test_short_soak_with_the_real_model(shipped_model: Path, mqtt_broker: Broker
     assert _wait(lambda: len(got) == len(texts), 120)
     assert run.stop() == 0
     assert Counter(o.status for _, o in got) == {"published": 15, "not_a_command": 5}
+
+
+def test_onnx_vad_agrees_with_silero_frames() -> None:
+    """The daemon's VAD (onnxruntime) finds the speech in the demo WAV where it is."""
+    from octohome.audio import frames_of, read_wav
+    from octohome.vad_onnx import OnnxVoiceActivity
+
+    vad = OnnxVoiceActivity()
+    probs = [vad.probability(f) for f in frames_of(read_wav(ROOT / "demo" /
+                                                            "kitchen_lights_on.wav"))]
+    voiced = [i for i, p in enumerate(probs) if p >= 0.5]
+    assert voiced and 0.3 < voiced[0] * 0.032 < 0.7  # 0.4 s of silence before the words
+    assert max(probs[:10]) < 0.2 and max(probs[-20:]) < 0.2
+    vad.reset()
+    assert abs(vad.probability(read_wav(ROOT / "demo" / "kitchen_lights_on.wav")[:512])
+               - probs[0]) < 1e-4
+
+
+def test_daemon_process_can_hold_llama_cpp_and_its_vad() -> None:
+    """llama.cpp, the wake word, the daemon's VAD and Whisper load in one process."""
+    code = (
+        "import llama_cpp, numpy as np; llama_cpp.llama_backend_init();"
+        "from octohome.vad_onnx import OnnxVoiceActivity as V;"
+        "print(V().probability(np.zeros(512, dtype=np.int16)) < 0.5);"
+        "import faster_whisper, ctranslate2; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=False, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout.split() == ["True", "ok"], out.stderr[-2000:]
 
 
 def test_stub_parser_is_a_fair_stand_in() -> None:
