@@ -689,12 +689,15 @@ class Generator:
             self._missing_function,
             self._vague,
             self._question,
+            self._hard_negative,
+            self._hard_negative,
+            self._time_request,
         ]
         attempts = 0
         while len(out) < count and attempts < count * 40:
             attempts += 1
             text = rng.choice(makers)(rng)
-            if text is None:
+            if not text:
                 continue
             ex = Example(perturb(_prefix(text, rng) + text, rng), None, {})
             out.setdefault(ex.text.lower(), ex)
@@ -707,6 +710,60 @@ class Generator:
         dev = rng.choice(self.catalog.devices)
         d = _the(rng.choice(self.phrases[dev.id]), rng)
         return rng.choice(_QUESTIONS).format(d=d)
+
+    def _hard_negative(self, rng: random.Random) -> str | None:
+        """A real command's wording for a device the home lacks ("close the kitchen blinds").
+
+        These mirror the positives word for word except for the device, so the
+        model learns that the room + type combination decides, not the verb.
+        """
+        cat = self.catalog
+        function = rng.choice([f for f in cat.function_names if f.split(".")[0] in _FAKE_KINDS])
+        dev_type = function.split(".")[0]
+        rooms = sorted({d.room.lower() for d in cat.devices} | set(_OTHER_ROOMS))
+        kind = rng.choice(_FAKE_KINDS[dev_type])
+        if dev_type in ("light", "cover", "fan", "media"):
+            free = [
+                r
+                for r in rooms
+                if not any(d.room.lower() == r and d.type == dev_type for d in cat.devices)
+            ]
+            thing = f"{rng.choice(free)} {kind}"
+        else:
+            thing = kind
+        if thing in self.known:
+            return None
+        templates = [t for t in _device_templates(function) if "{r}" not in t]
+        fn = cat.functions[function]
+        value = ""
+        if fn.args:
+            arg = fn.args[0]
+            from octohome.catalog import arg_values
+
+            value = _value_text(function, arg.kind, rng.choice(arg_values(arg, ())), rng)
+        return rng.choice(templates).format(d=_the(thing, rng), v=value)
+
+    def _time_request(self, rng: random.Random) -> str:
+        hour = rng.randint(1, 12)
+        minute = rng.choice(
+            ["", " thirty", " fifteen", " forty five", ":30", " o'clock", " am", " pm"]
+        )
+        when = f"{say_number(hour, rng)}{minute}"
+        n = say_number(rng.choice([2, 5, 10, 15, 20, 30, 45]), rng)
+        return rng.choice(
+            [
+                "wake me up at {t}",
+                "set an alarm for {t}",
+                "wake me at {t}",
+                "alarm at {t}",
+                "set a timer for {n} minutes",
+                "timer {n} minutes",
+                "remind me at {t} to call mum",
+                "start a {n} minute timer",
+                "what's on at {t}",
+                "cancel my {t} alarm",
+            ]
+        ).format(t=when, n=n)
 
     def _vague(self, rng: random.Random) -> str:
         return rng.choice(_VAGUE)
@@ -780,18 +837,42 @@ class Generator:
             options += ["set {d} volume to 20", "pause {d}"]
         if dev.type == "climate":
             options += [
-                "set {d} to 40 degrees",
-                "set {d} to 2 degrees",
                 "make it warmer",
                 "turn {d} up",
                 "turn {d} down a bit",
             ]
-        if dev.type == "light":
-            options += ["make {d} turquoise", "set {d} to 150 percent"]
         if not options:
             return None
         return rng.choice(options).format(d=d)
 
+
+_FAKE_KINDS: dict[str, list[str]] = {
+    "light": ["light", "lights", "lamp"],
+    "cover": ["blinds", "shades", "curtains"],
+    "fan": ["fan"],
+    "media": ["tv", "speaker", "radio"],
+    "switch": [
+        "oven",
+        "kettle",
+        "dishwasher",
+        "toaster",
+        "washing machine",
+        "microwave",
+        "iron",
+        "bathroom heater",
+        "bedroom heater",
+        "kitchen heater",
+    ],
+    "lock": [
+        "side door",
+        "patio door",
+        "shed door",
+        "bedroom door",
+        "garage lock",
+        "back gate",
+        "cellar door",
+    ],
+}
 
 _OTHER_ROOMS = [
     "bathroom",
