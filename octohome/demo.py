@@ -170,8 +170,9 @@ def run_cli(args: argparse.Namespace) -> int:
         if args.local_broker or not broker_answers(host, port):
             port = stack.enter_context(local_mosquitto())
             host = "127.0.0.1"
-            print(f"no broker at {settings.mqtt.host}:{settings.mqtt.port}: started a private"
-                  f" Mosquitto on {host}:{port}", flush=True)
+            why = ("--local-broker" if args.local_broker else
+                   f"no broker answers at {settings.mqtt.host}:{settings.mqtt.port}")
+            print(f"{why}: started a private Mosquitto on {host}:{port}", flush=True)
         else:
             print(f"using the broker at {host}:{port}", flush=True)
         mqtt = settings.mqtt.model_copy(update={"host": host, "port": port})
