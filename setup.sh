@@ -6,7 +6,7 @@
 #                       message it publishes is printed (a private Mosquitto is
 #                       started when no broker answers at [mqtt] host:port).
 #                       On a terminal with a microphone it then keeps listening.
-#   ./setup.sh test     set up with the training and dev extras, then run ruff,
+#   ./setup.sh test     set up with the train, dev and whisper-base extras, then run ruff,
 #                       mypy and the test suite (what CI runs: .ci/run).
 #   ./setup.sh install  set up only.
 #   ./setup.sh unit     print systemd/octohome.service for this checkout's path.
@@ -120,7 +120,7 @@ case "$action" in
         ;;
     test)
         install_apt
-        install_python "train,dev"
+        install_python "train,dev,whisper-base"
         install_model
         say "ruff"
         "$VENV/bin/ruff" check octohome tests
