@@ -137,3 +137,27 @@ def candidate_args(catalog: Catalog, function: str) -> list[tuple[str, dict[str,
                 nxt.append({**combo, arg.name: value})
         combos = nxt
     return [(args_text(catalog, function, c), c) for c in combos]
+
+
+class Encoder:
+    """Turns (query, call) into token ids exactly as the runtime will see them."""
+
+    def __init__(self, tokenize: Any, table: FunctionTable, catalog: Catalog, bos: int) -> None:
+        self.tokenize = tokenize
+        self.table = table
+        self.catalog = catalog
+        self.prefix = [bos, *tokenize(table.prompt_prefix)]
+        self.suffix = list(tokenize(table.prompt_suffix))
+        self._fn_id = dict(zip(table.functions, table.token_ids, strict=True))
+
+    def prompt(self, query: str) -> list[int]:
+        return [*self.prefix, *self.query_ids(query), *self.suffix]
+
+    def query_ids(self, query: str) -> list[int]:
+        return list(self.tokenize(" " + " ".join(query.split())))
+
+    def target(self, function: str | None, arguments: dict[str, Any]) -> list[int]:
+        if function is None:
+            return [self.table.none_id, self.table.end_id]
+        text = args_text(self.catalog, function, arguments)
+        return [self._fn_id[function], *self.tokenize(text), self.table.end_id]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from octohome.calls import TABLE_KEY, FunctionTable, candidate_args
+from octohome.calls import TABLE_KEY, Encoder, FunctionTable, candidate_args
 from octohome.catalog import Catalog
 
 if TYPE_CHECKING:
@@ -90,8 +90,6 @@ class Parser:
         self._check_catalog()
         self._lock = threading.Lock()
         self.n_vocab = self.llm.n_vocab()
-        from octohome.train import Encoder
-
         self.encoder = Encoder(self.tokenize, self.table, catalog, self.llm.token_bos())
         self._fn_by_id = dict(zip(self.table.token_ids, self.table.functions, strict=True))
         self._tries: dict[str, dict[int, Any]] = {}

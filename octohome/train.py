@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from octohome.calls import FunctionTable, args_text, candidate_args
+from octohome.calls import Encoder, FunctionTable, candidate_args
 from octohome.catalog import Catalog
 from octohome.dataset import Example, build_dataset
 
@@ -96,30 +96,6 @@ def load_base(path: Path) -> tuple[Any, Any]:
         del model.config.quantization_config
     model.eval()
     return tok, model
-
-
-class Encoder:
-    """Turns (query, call) into token ids exactly as the runtime will see them."""
-
-    def __init__(self, tokenize: Any, table: FunctionTable, catalog: Catalog, bos: int) -> None:
-        self.tokenize = tokenize
-        self.table = table
-        self.catalog = catalog
-        self.prefix = [bos, *tokenize(table.prompt_prefix)]
-        self.suffix = list(tokenize(table.prompt_suffix))
-        self._fn_id = dict(zip(table.functions, table.token_ids, strict=True))
-
-    def prompt(self, query: str) -> list[int]:
-        return [*self.prefix, *self.query_ids(query), *self.suffix]
-
-    def query_ids(self, query: str) -> list[int]:
-        return list(self.tokenize(" " + " ".join(query.split())))
-
-    def target(self, function: str | None, arguments: dict[str, Any]) -> list[int]:
-        if function is None:
-            return [self.table.none_id, self.table.end_id]
-        text = args_text(self.catalog, function, arguments)
-        return [self._fn_id[function], *self.tokenize(text), self.table.end_id]
 
 
 def target_vocab(encoder: Encoder) -> list[int]:
@@ -374,7 +350,7 @@ def add_cli(p: argparse.ArgumentParser) -> None:
     p.add_argument("--catalog", type=Path, help="catalog directory (default: devices/)")
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="output directory")
     p.add_argument("--steps", type=int, default=d.steps, help="optimizer steps")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per step")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument(
         "--per-function", type=int, default=d.per_function, help="generated examples per function"
@@ -392,7 +368,12 @@ def add_cli(p: argparse.ArgumentParser) -> None:
         help="octopus: <nexa_N> tokens and the Octopus v2 prompt",
     )
     p.add_argument("--quant", choices=["q8_0", "q4_k_m", "f16"], default="q8_0")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 2,
+        help="CPU threads (1 is steadier when other jobs share the cores)",
+    )
     p.add_argument("--dump-data", type=Path, help="also write the generated data as JSONL")
 
 
