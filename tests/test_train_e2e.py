@@ -84,7 +84,9 @@ def tiny_home(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 @pytest.mark.slow
 def test_train_octopus_format_end_to_end(tiny_home: Catalog, tmp_path: Path) -> None:
-    cfg = TrainConfig(steps=70, batch_size=8, per_function=40, style="octopus", warmup=10)
+    cfg = TrainConfig(
+        steps=70, batch_size=8, per_function=40, style="octopus", warmup=10, threads=2
+    )
     gguf = train(tiny_home, cfg, tmp_path / "run", progress=False)
     assert gguf.exists()
     record = json.loads((tmp_path / "run" / "training.json").read_text())
