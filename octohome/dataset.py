@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from octohome.catalog import Catalog, Device, format_value
+from octohome.catalog import Catalog, Device, arg_values, format_value
 
 # -- spoken numbers ------------------------------------------------------------------
 
@@ -629,8 +629,6 @@ class Generator:
         templates = _device_templates(function)
         if fn.args:
             arg = fn.args[0]
-            from octohome.catalog import arg_values
-
             values = arg_values(arg, cat.signature(function).scene_ids)
             special = _HALF_WORDS.get(function)
             if special and rng.random() < 0.12:
@@ -738,8 +736,6 @@ class Generator:
         value = ""
         if fn.args:
             arg = fn.args[0]
-            from octohome.catalog import arg_values
-
             value = _value_text(function, arg.kind, rng.choice(arg_values(arg, ())), rng)
         return rng.choice(templates).format(d=_the(thing, rng), v=value)
 

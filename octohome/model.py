@@ -186,11 +186,6 @@ class Parser:
         except ValueError:
             return NOT_A_COMMAND
 
-    @property
-    def prompt_tokens_per_call(self) -> int:
-        """Tokens in the prompt's fixed part (evaluated once) -- for the benchmark."""
-        return self.prefix_len + len(self.encoder.suffix)
-
 
 def load_parser(settings: Settings, catalog: Catalog | None = None) -> Parser:
     """The Parser the config asks for (the shipped demo-home model by default)."""

@@ -44,15 +44,6 @@ def shipped_model_path() -> Path:
     return default_model_dir() / "demo-home-q8_0.gguf"
 
 
-def _field_value(field: Any) -> Any:
-    import gguf
-
-    main = field.types[0]
-    if main == gguf.GGUFValueType.ARRAY:
-        return field.contents()
-    return field.contents()
-
-
 def build_gguf(
     base: Path, delta_path: Path, out: Path, *, quant: str = "q8_0", progress: bool = False
 ) -> Path:
