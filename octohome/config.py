@@ -99,7 +99,10 @@ class SttConfig(_Section):
 
     compute_type: str = "int8"
     threads: int = Field(default=2, ge=1)
-    beam_size: int = Field(default=1, ge=1)
+    beam_size: int = Field(default=5, ge=1)
+    """Beam search width. 5 measured about half the word errors of greedy (1) on the
+    espeak commands, for about 30 ms more per command; it also stops the rare
+    "Open the garage. Open the garage. ..." loop that greedy decoding falls into."""
     language: str | None = "en"
     catalog_bias: bool = True
     """Bias recognition toward the catalog's words (device names, rooms, colours)."""

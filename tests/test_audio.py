@@ -248,3 +248,58 @@ def test_microphone_capture_through_alsa_file_plugin(tmp_path: Path) -> None:
     )
     got = np.fromfile(out, dtype="<i2")
     assert np.array_equal(got[: len(samples)], samples)
+
+
+class _PickyCard:
+    """Stands in for sounddevice with a sound card that only records at 48 kHz (no such
+    card here): the same calls MicSource makes, PortAudio's error text for a refused rate."""
+
+    class PortAudioError(Exception):
+        pass
+
+    def __init__(self, samples: np.ndarray) -> None:
+        self.samples = samples
+        self.opened: list[int] = []
+
+    def query_devices(self, device: object, kind: str) -> dict[str, float]:
+        assert kind == "input"
+        return {"default_samplerate": 48000.0}
+
+    def RawInputStream(self, *, samplerate: int, callback, **kw: object):  # type: ignore[no-untyped-def]
+        self.opened.append(samplerate)
+        if samplerate != 48000:
+            raise self.PortAudioError("Error opening RawInputStream: Invalid sample rate [PaErrorCode -9997]")
+        card = self
+
+        class Stream:
+            active = True
+
+            def start(self) -> None:
+                for i in range(0, len(card.samples), 960):  # 20 ms blocks, as a driver would
+                    block = card.samples[i : i + 960].astype("<i2").tobytes()
+                    callback(block, len(block) // 2, None, None)
+                self.active = False
+
+            def stop(self) -> None: ...
+
+            def close(self) -> None: ...
+
+        return Stream()
+
+
+def test_microphone_that_refuses_16k_is_resampled(monkeypatch: pytest.MonkeyPatch) -> None:
+    from octohome import audio
+
+    t = np.arange(48000) / 48000
+    tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+    card = _PickyCard(tone)
+    monkeypatch.setattr(audio, "import_sounddevice", lambda: card)
+    src = audio.MicSource("USB mic")
+    got = np.concatenate(list(src.frames()))
+    src.close()
+    assert card.opened == [SAMPLE_RATE, 48000]
+    assert abs(len(got) - SAMPLE_RATE) <= FRAME_SAMPLES  # 1 s of audio at 16 kHz
+    want = resample(tone.astype(np.float32) / 32768.0, 48000)
+    assert _similar(got[1000:8000], (want * 32768).astype(np.int16)[1000:8000]) > 0.99
+    spectrum = np.abs(np.fft.rfft(got[:SAMPLE_RATE // 2].astype(np.float64)))
+    assert abs(np.argmax(spectrum) * 2 - 440) <= 4  # 0.5 s window: 2 Hz bins

@@ -11,11 +11,13 @@ from octohome.bench_stt import normalize, word_errors
 from octohome.catalog import Catalog
 from octohome.config import SttConfig
 from octohome.stt import (
+    PROMPT_TOKEN_LIMIT,
     SttError,
     Transcriber,
     assemble_base_model,
     bias_prompt,
-    catalog_vocabulary,
+    bias_sentences,
+    drop_repeats,
     resolve_model_path,
 )
 from tests.speech_fixtures import (
@@ -60,13 +62,33 @@ def test_base_model_is_assembled_from_its_parts(tmp_path: Path) -> None:
     assert not list(out.glob("*.tmp*"))
 
 
-def test_catalog_vocabulary_and_prompt() -> None:
+def test_bias_sentences_cover_the_catalog() -> None:
     cat = Catalog.load()
-    vocab = catalog_vocabulary(cat)
-    for word in ("kitchen lights", "living room floor lamp", "bedroom", "movie night", "purple"):
-        assert word in vocab
-    prompt = bias_prompt(cat)
-    assert "floor lamp" in prompt and len(prompt) <= 900
+    sentences = bias_sentences(cat)
+    text = " ".join(sentences).lower()
+    # every device by its full name, the verbs of its type's functions
+    for dev in cat.devices:
+        assert dev.name.lower() in text
+    assert "unlock the back door." in text and "lock the front door." in text
+    for phrase in ("movie night.", "big light.", "telly.", "purple"):
+        assert phrase in text
+    # an alias made of words already present adds nothing
+    assert "living room light." not in text
+    assert all(s[0].isupper() and s.endswith(".") for s in sentences)
+
+
+def test_bias_prompt_fits_the_budget() -> None:
+    cat = Catalog.load()
+    prompt = bias_prompt(cat, lambda t: len(t) <= 300)
+    assert 200 < len(prompt) <= 300
+    assert prompt.startswith("Turn on the living room ceiling light.")
+    assert bias_prompt(cat) == bias_prompt(cat, lambda t: len(t) <= 900)
+
+
+def test_transcriber_prompt_within_whisper_limit(transcriber: Transcriber) -> None:
+    assert transcriber.prompt is not None
+    n = len(transcriber.tokenizer.encode(" " + transcriber.prompt))
+    assert 150 < n <= PROMPT_TOKEN_LIMIT
 
 
 def test_transcribes_data_wav(transcriber: Transcriber) -> None:
@@ -151,3 +173,19 @@ def test_cli_errors_and_silence(tmp_path: Path) -> None:
 def test_unknown_model_in_config_is_clear() -> None:
     with pytest.raises(SttError, match=r"not 'tiny\.en'"):
         Transcriber(SttConfig(model="medium.en"), warm_up=False)
+
+
+@pytest.mark.parametrize(
+    "text,want",
+    [
+        ("Open the garage. Open the garage.", "Open the garage."),
+        ("Open the garage. open the garage! Open the garage", "Open the garage."),
+        ("Lights on. Lights off. Lights on.", "Lights on. Lights off. Lights on."),
+        ("Turn on the kitchen lights", "Turn on the kitchen lights"),
+        ("  ", ""),
+        ("Set it to 2.5 degrees. Set it to 2.5 degrees.", "Set it to 2.5 degrees."),
+        ("Dim it to 2.5 percent.", "Dim it to 2.5 percent."),
+    ],
+)
+def test_drop_repeats(text: str, want: str) -> None:
+    assert drop_repeats(text) == want
