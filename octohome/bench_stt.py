@@ -403,7 +403,10 @@ FINDINGS = """## How the settings were chosen (separate runs, same espeak render
   | 3000, beam 5 | 2.3% | 4.1% | 9.6% | 270 ms |
 
   Greedy decoding on the 20 s window sometimes loops ("Open the garage. Open
-  the garage. ..." seven times over); beam 5 does not, and costs about 30 ms.
+  the garage. ..." seven times over); beam 5 repeated that sentence once,
+  and costs about 30 ms. Since nobody says a command twice in one breath, a
+  sentence that repeats the one before it is now dropped (`drop_repeats`;
+  the two tables above were measured before it).
 - Other things kept: the model loaded once and warmed up by one dummy decode
   (the first call is otherwise slower), one pass without timestamps and
   without the temperature-fallback loop, a token budget of 8 tokens per
@@ -412,8 +415,9 @@ FINDINGS = """## How the settings were chosen (separate runs, same espeak render
   listener keeps 0.3 s pre-roll and 0.25 s tail, not the whole 0.7 s
   end-silence wait).
 - The cost that remains for tiny.en is mostly the encoder on 20 s of mostly
-  padding; base is about 2-3x tiny and, with the bias prompt, no more
-  accurate on these commands.
+  padding. base takes about 1.7x tiny's time and, with the bias prompt,
+  makes about half its errors: the choice for a machine with time to spare
+  (`stt.model = "base"`).
 """
 
 
