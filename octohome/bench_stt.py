@@ -216,7 +216,6 @@ def run_bench(args: argparse.Namespace) -> int:
     windows = [int(f) for f in args.encoder_frames.split(",") if f.strip()]
     beams = [int(b) for b in args.beam_sizes.split(",") if b.strip()]
     extra = _extra_sets(args.extra)
-    defaults = SttConfig()
     for model in models:
         before = proc.memory_info().rss / 2**20
         tr = Transcriber(SttConfig(model=model, catalog_bias=True), catalog)
@@ -238,7 +237,7 @@ def run_bench(args: argparse.Namespace) -> int:
         for name, (ex_texts, ex_audio) in extra.items():
             res = _run_one(tr, ex_texts, ex_audio)
             res.model, res.bias, res.frames, res.beam = (
-                model, True, defaults.encoder_frames, defaults.beam_size
+                model, True, tr.config.encoder_frames, tr.config.beam_size
             )
             res.noise = f"clean, {name} ({len(ex_texts)})"
             extra_results.append(res)

@@ -158,8 +158,10 @@ _TYPE_PHRASES: dict[str, tuple[str, ...]] = {
 """Sentence shapes per device type; they carry the functions' verbs and units."""
 
 
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z0-9']+", text.lower()))
+def _words(text: str) -> list[str]:
+    """Lower-case words and numbers, in order: what two phrasings must share to count
+    as the same words."""
+    return re.findall(r"[a-z0-9']+", text.lower())
 
 
 def bias_sentences(catalog: Catalog) -> list[str]:
@@ -185,7 +187,7 @@ def bias_sentences(catalog: Catalog) -> list[str]:
     have: set[str] = set()
 
     def add(text: str, *, force: bool = False) -> None:
-        words = _words(text)
+        words = set(_words(text))
         if not words or (not force and words <= have):
             return
         have.update(words)
@@ -236,16 +238,13 @@ def drop_repeats(text: str) -> str:
     a window of silence; nobody says a command twice in one breath, and the
     repeat would otherwise reach the model as one odd query."""
     out: list[str] = []
+    last: list[str] = []
     for sentence in _SENTENCE_END.split(text.strip()):
-        sentence = sentence.strip()
-        key = " ".join(_words_in_order(sentence))
-        if sentence and not (out and key and key == " ".join(_words_in_order(out[-1]))):
+        words = _words(sentence)
+        if sentence and not (words and words == last):
             out.append(sentence)
+        last = words
     return " ".join(out)
-
-
-def _words_in_order(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
 
 
 # -- transcriber -----------------------------------------------------------------
