@@ -228,12 +228,17 @@ def test_microphone_capture_through_alsa_file_plugin(tmp_path: Path) -> None:
         """
         import sys, numpy as np
         from octohome.audio import MicSource
-        src = MicSource("filemic")
+        # The file plugin is not paced: after the file it returns silence as fast
+        # as the CPU allows, so the default 30 s queue can fill (and drop the
+        # file's blocks, oldest first) before the first read. A real microphone
+        # delivers 16,000 samples a second.
+        src = MicSource("filemic", queue_seconds=600)
         got = []
         for f in src.frames():
             got.append(f)
             if len(got) * 512 >= 24000 + 8000:
                 break
+        assert src.dropped == 0, src.dropped
         src.close()
         np.concatenate(got).astype("<i2").tofile(sys.argv[1])
         """
