@@ -4,11 +4,18 @@ Every key has a default, so an empty file (or none) gives a working assistant.
 Precedence, highest first: environment (``OCTOHOME_MQTT__HOST``; nested keys
 joined with ``__``), the TOML file (``--config PATH``, else ``$OCTOHOME_CONFIG``,
 else ``./config.toml`` when present), then the defaults below.
+
+Under systemd the unit hands the config over as a credential
+(``LoadCredential=config.toml:/etc/octohome/config.toml``, with
+``OCTOHOME_CONFIG=%d/config.toml``): the file may then be 0600 root, since
+systemd reads it as root and gives the service a private copy.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -235,6 +242,60 @@ def load_settings(path: Path | str | None = None) -> Settings:
         raise ConfigError(f"{where}: key {key}: {err['msg']}") from exc
     finally:
         _CONFIG_PATH.pop("path", None)
+
+
+def _is_loopback(host: str) -> bool:
+    """``host`` names this machine: ``localhost`` (RFC 6761: also ``*.localhost``)
+    or a loopback address. Names are not resolved: checking must not wait on DNS."""
+    name = host.strip().rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def security_warnings(settings: Settings, path: Path | str | None = None) -> list[str]:
+    """What in the effective config exposes the MQTT password (empty when nothing does).
+
+    - a password sent over plain TCP (``tls = false``) to a broker that is not on
+      this machine: anyone on the LAN can read it, and every command, off the wire;
+    - a config file ``path`` that holds the password and is readable by every
+      user on the machine (it should be 0600/0640, or a systemd credential).
+    """
+    out: list[str] = []
+    mqtt = settings.mqtt
+    if mqtt.password is not None and not mqtt.tls and not _is_loopback(mqtt.host):
+        out.append(
+            f"mqtt.password is sent in clear text to {mqtt.host}:{mqtt.port} (mqtt.tls is"
+            " false and the broker is not on this machine): anyone on the network can read"
+            " it; set mqtt.tls = true (port 8883) or use a broker on 127.0.0.1")
+    if path is not None and mqtt.password is not None:
+        cfg = Path(path)
+        try:
+            mode = cfg.stat().st_mode
+            with cfg.open("rb") as fh:
+                in_file = "password" in tomllib.load(fh).get("mqtt", {})
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
+            in_file = False
+        if in_file and mode & stat.S_IROTH:
+            out.append(
+                f"{cfg} holds mqtt.password and every user can read it"
+                f" (mode {stat.S_IMODE(mode):04o}): chmod 0640 (or 0600) it")
+    return out
+
+
+def log_security_warnings(settings: Settings, path: Path | str | None = None) -> list[str]:
+    """Log each of ``security_warnings`` as a warning line (at daemon start, once
+    logging is configured: the journal is where an administrator looks)."""
+    import structlog
+
+    warnings = security_warnings(settings, path)
+    log = structlog.get_logger("octohome.config")
+    for warning in warnings:
+        log.warning("insecure config", problem=warning)
+    return warnings
 
 
 def masked_dump(settings: Settings) -> dict[str, Any]:

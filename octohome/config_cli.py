@@ -89,7 +89,10 @@ def add_cli(parser: argparse.ArgumentParser) -> None:
         "check", help="validate and print the effective config (secrets masked)",
         description="Load the config file and OCTOHOME_* variables, validate them, and\n"
                     "print the effective configuration with secrets masked. Exit 0 when\n"
-                    "valid, 2 with a message naming the key and the file otherwise.",
+                    "valid, 2 with a message naming the key and the file otherwise.\n"
+                    "Settings that expose the MQTT password (sent without TLS to another\n"
+                    "machine, a config file every user can read) are warned about on\n"
+                    "stderr; they do not change the exit status.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("--json", action="store_true", help="print JSON instead of TOML-like text")
@@ -112,7 +115,13 @@ def _print_tree(data: dict[str, Any]) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from octohome.config import ConfigError, default_config_path, load_settings, masked_dump
+    from octohome.config import (
+        ConfigError,
+        default_config_path,
+        load_settings,
+        masked_dump,
+        security_warnings,
+    )
 
     if args.config_cmd == "defaults":
         sys.stdout.write(render_defaults())
@@ -123,6 +132,10 @@ def run_cli(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"octohome config: {exc}", file=sys.stderr)
         return 2
+    # stderr, so that --json output stays parseable; a warning, not an error: a
+    # broker on a trusted wire is the user's call.
+    for warning in security_warnings(settings, path):
+        print(f"octohome config: warning: {warning}", file=sys.stderr)
     data = masked_dump(settings)
     if args.json:
         print(json.dumps(data, indent=2))
