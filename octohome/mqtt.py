@@ -14,6 +14,19 @@ every reconnect the worker takes back whatever paho had not got acknowledged
 reports the rest as ``expired``. A single thread owning that bookkeeping needs
 no locks and cannot race with itself; paho callbacks only post events to it.
 
+Every command has exactly one fate, and it is known by its deadline: published
+(the broker's PUBACK came in time) or ``expired``. That includes a message
+already handed to paho and never acknowledged (the broker died after the
+PUBLISH left, before its PUBACK, and stays away): at its deadline the worker
+reports it ``expired`` *and* removes paho's copy (:meth:`_Client.discard`), so
+that paho can never send it after its time-to-live, whenever the broker returns.
+
+A link whose threads died cannot keep that promise, so it says so:
+:meth:`MqttLink.alive` is false when paho's network thread or the worker has
+died or a callback raised (each callback is guarded: the exception is logged
+and the link marked broken instead of silently ending paho's thread). The
+daemon stops feeding systemd's watchdog then, and systemd restarts it.
+
 Everything public is thread-safe: methods post to the worker and return a
 ``concurrent.futures.Future`` (``asyncio.wrap_future`` makes it awaitable), and
 inputs (say / listen / mute) are delivered to callbacks or an asyncio queue.
@@ -127,7 +140,11 @@ class Outcome:
     """Monotonic time after which the command would not have been sent."""
 
     sent_at: float | None = None
-    """Monotonic time its last message was handed to the connection (None: never)."""
+    """Monotonic time its last message was handed to the connection (None: never);
+    never after ``deadline``. ``published`` means acknowledged by the deadline; an
+    ``expired`` command with a ``sent_at`` was sent in time but its PUBACK did not
+    come by the deadline (the broker died or stalled): it may have arrived, and
+    it is never sent again."""
 
     def event(self) -> dict[str, Any]:
         """The JSON body of ``octohome/<site>/intent``."""
@@ -150,6 +167,10 @@ class InputEvent:
     value: str
     """say: the command text; listen: ``start`` or ``stop``; mute: ``on`` or ``off``."""
 
+    at: float = field(default_factory=time.monotonic, compare=False)
+    """``time.monotonic()`` when it arrived: a ``say``'s time-to-live counts from here,
+    not from when the daemon got round to it."""
+
 
 def _no_delay(client: Any, userdata: Any, sock: Any) -> None:
     """Disable Nagle: a command is one small packet that must leave now, not
@@ -166,8 +187,15 @@ def _json(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+_PAHO_INTERNALS = ("_out_messages", "_out_message_mutex", "_thread")
+"""paho attributes the link relies on that are not public API. paho-mqtt is pinned
+to one exact version in pyproject.toml for them; :class:`_Client` refuses to start
+on a paho that lacks them, and a test checks the installed version is the pinned one."""
+
+
 class _Client(paho.Client):
-    """paho's client, remembering why the last connection attempt failed.
+    """paho's client, remembering why the last connection attempt failed, and
+    able to forget one unacknowledged message.
 
     paho's ``on_connect_fail`` gets no exception; a refused TCP connection or a
     failed certificate check would otherwise be logged as a bare "failed".
@@ -175,12 +203,51 @@ class _Client(paho.Client):
 
     connect_error: str | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        missing = [a for a in _PAHO_INTERNALS if not hasattr(self, a)]
+        if missing:
+            from importlib.metadata import version
+
+            raise RuntimeError(
+                f"paho-mqtt {version('paho-mqtt')} lacks {', '.join(missing)};"
+                " octohome needs the paho-mqtt version pinned in pyproject.toml")
+        # No in-flight window in paho: every QoS 1 message is written at once, none
+        # waits in paho's "queued" state. Our own queue (bounded, with deadlines) is
+        # where commands wait; and discard() below needs no in-flight counter
+        # bookkeeping, which paho only consults when this limit is non-zero.
+        self.max_inflight_messages_set(0)
+
     def reconnect(self) -> MQTTErrorCode:
         try:
             return super().reconnect()
         except OSError as exc:
             self.connect_error = f"{type(exc).__name__}: {exc}"
             raise
+
+    def discard(self, mid: int) -> bool:
+        """Remove one unacknowledged QoS>0 message from paho's store so that paho
+        never sends it again (paho resends its store after every reconnect).
+
+        Returns False when paho no longer holds it: its PUBACK has just been
+        handled, or ``on_connect`` took it back; either way an event about it is
+        already on its way to the worker.
+
+        paho has no public call for one message: ``drop_out_messages()`` takes
+        them all, which would also lose the PUBACKs of messages still within
+        their time-to-live (paho ignores a PUBACK for a message it no longer
+        holds). So this does what ``drop_out_messages`` does, for one ``mid``,
+        under the same lock; with ``max_inflight_messages`` 0 there is no
+        in-flight counter to keep right.
+        """
+        with self._out_message_mutex:
+            return self._out_messages.pop(mid, None) is not None
+
+    def network_thread(self) -> threading.Thread | None:
+        """paho's network thread (``loop_start``); None once it has ended, since
+        paho clears it when ``loop_forever`` returns or raises."""
+        thread: threading.Thread | None = self._thread
+        return thread
 
 
 class _Command:
@@ -218,6 +285,13 @@ class _Item:
 class MqttLink:
     """The assistant's connection to the broker. Start it once; it reconnects by itself."""
 
+    WORKER_STUCK_AFTER = 30.0
+    """The worker wakes at least every 0.5 s; silent this long, it hangs (``alive``)."""
+
+    SETTLE_S = 1.0
+    """A message past its deadline that paho no longer holds has an event (PUBACK or
+    reconnect) on its way to the worker; this long without it, it is expired anyway."""
+
     def __init__(
         self,
         config: MqttConfig,
@@ -254,6 +328,9 @@ class MqttLink:
         self._state: dict[str, Any] = {"transcript": "", "command": "none", "status": "idle"}
         self._input_handlers: list[Callable[[InputEvent], None]] = []
         self._worker: threading.Thread | None = None
+        self._worker_beat = time.monotonic()
+        self._broken: str | None = None
+        """Why the link cannot be trusted any more (a paho callback raised)."""
         self._stopping = False
         self._client = self._make_client()
         if config.password is not None:
@@ -290,14 +367,49 @@ class MqttLink:
             client.will_set(self.topics.availability, b"offline", qos=1, retain=True)
         # paho declares these as int but only does arithmetic with them: floats work.
         client.reconnect_delay_set(cfg.reconnect_min_delay, cfg.reconnect_max_delay)
-        client.on_socket_open = _no_delay
-        client.on_connect = self._on_connect
-        client.on_connect_fail = self._on_connect_fail
-        client.on_disconnect = self._on_disconnect
-        client.on_publish = self._on_publish
-        client.on_message = self._on_message
-        client.on_subscribe = self._on_subscribe
+        client.on_socket_open = self._guarded("on_socket_open", _no_delay)
+        client.on_connect = self._guarded("on_connect", self._on_connect,
+                                          self._on_connect_error)
+        client.on_connect_fail = self._guarded("on_connect_fail", self._on_connect_fail)
+        client.on_disconnect = self._guarded("on_disconnect", self._on_disconnect)
+        client.on_publish = self._guarded("on_publish", self._on_publish)
+        client.on_message = self._guarded("on_message", self._on_message)
+        client.on_subscribe = self._guarded("on_subscribe", self._on_subscribe)
         return client
+
+    def _guarded(self, name: str, callback: Callable[..., None],
+                 on_error: Callable[[Any], None] | None = None) -> Callable[..., None]:
+        """``callback`` for paho, such that an exception in it is logged and marks
+        the link broken instead of ending paho's network thread.
+
+        paho re-raises a callback's exception (unless ``suppress_exceptions``),
+        which ends ``loop_forever`` and with it the network thread: from then on
+        nothing is read or sent and no PUBACK comes, silently. Swallowing the
+        error instead would hide a bug that may have left the bookkeeping wrong
+        (a command never reported). So the link is marked broken: ``alive()``
+        says why, the worker hands no more commands to paho (they expire), the
+        daemon stops feeding the watchdog and systemd restarts it.
+        """
+
+        def guarded(*args: Any) -> None:
+            try:
+                callback(*args)
+            except Exception as exc:
+                why = f"paho callback {name} raised {type(exc).__name__}: {exc}"
+                log.exception("mqtt callback failed, link marked broken", callback=name)
+                if self._broken is None:
+                    self._broken = why
+                if on_error is not None:
+                    with contextlib.suppress(Exception):
+                        on_error(args[0])
+
+        return guarded
+
+    def _on_connect_error(self, client: Any) -> None:
+        """``on_connect`` failed, perhaps before taking paho's unacknowledged messages
+        back: take them now, or paho would resend them, maybe past their deadline.
+        They stay in ``_inflight`` and expire there."""
+        client.drop_out_messages()
 
     def start(self) -> None:
         """Connect in the background (retrying with backoff) and start the worker."""
@@ -334,6 +446,35 @@ class MqttLink:
     @property
     def connected(self) -> bool:
         return self._connected_evt.is_set()
+
+    def alive(self) -> tuple[bool, str]:
+        """(ok, why not): can the link still do its job?
+
+        Not whether the broker is reachable (a broker outage is what the link
+        rides out by itself, and restarting the assistant would not help), but
+        whether the link's own machinery runs: paho's network thread (reads
+        PUBACKs, reconnects), the worker thread (decides what is sent, expires
+        commands) and no callback having raised. Thread-safe.
+        """
+        worker = self._worker
+        if worker is None:
+            return False, "mqtt link not started"
+        if self._broken is not None:
+            return False, f"mqtt link broken: {self._broken}"
+        if not worker.is_alive():
+            return False, "mqtt worker thread died"
+        silent = time.monotonic() - self._worker_beat
+        if silent > self.WORKER_STUCK_AFTER:
+            return False, f"mqtt worker stuck for {silent:.0f} s"
+        thread = self._client.network_thread()
+        if thread is None or not thread.is_alive():
+            return False, "mqtt: paho's network thread died"
+        return True, ""
+
+    @property
+    def unacknowledged(self) -> int:
+        """Messages handed to paho and not acknowledged yet (approximate, any thread)."""
+        return len(self._inflight)
 
     def wait_connected(self, timeout: float | None = None) -> bool:
         """Wait until connected and (when announcing) subscribed to the inputs."""
@@ -405,6 +546,12 @@ class MqttLink:
         future: Future[Outcome] = Future()
         self._events.put(("report", outcome, future))
         return future
+
+    def report(self, outcome: Outcome) -> Future[Outcome]:
+        """Report an outcome decided before any call existed (e.g. the daemon drops
+        an utterance past its time-to-live before the model runs on it): intent
+        event and retained state, as ``execute`` would; nothing is published."""
+        return self._report_now(outcome)
 
     # -- events and state ------------------------------------------------------------
 
@@ -569,6 +716,7 @@ class MqttLink:
 
     def _run(self) -> None:
         while True:
+            self._worker_beat = time.monotonic()
             timeout = self._next_timeout()
             try:
                 event = self._events.get(timeout=timeout)
@@ -585,10 +733,13 @@ class MqttLink:
                 log.exception("mqtt worker error")
 
     def _next_timeout(self) -> float:
-        if not self._pending:
+        """Wake at the next deadline (queued or in flight), at least every 0.5 s."""
+        deadlines = [item.cmd.deadline for item in self._pending]
+        deadlines += [item.cmd.deadline for item in self._inflight.values()
+                      if not item.cmd.done]
+        if not deadlines:
             return 0.5
-        soonest = min(item.cmd.deadline for item in self._pending)
-        return min(0.5, max(0.001, soonest - time.monotonic()))
+        return min(0.5, max(0.001, min(deadlines) - time.monotonic()))
 
     def _handle(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
@@ -635,6 +786,9 @@ class MqttLink:
         self._flush()
 
     def _flush(self) -> None:
+        if not self.alive()[0]:
+            # A broken link sends nothing more: what waits expires at its deadline.
+            return
         while self._pending and self._connected:
             item = self._pending.popleft()
             cmd = item.cmd
@@ -699,18 +853,42 @@ class MqttLink:
             self._client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain)
 
     def _expire(self, now: float) -> None:
+        """Report every command past its deadline ``expired``: those still in our
+        queue, and those handed to paho but not acknowledged (paho's copy is
+        removed, so that it is never sent after the deadline)."""
+        for mid, item in list(self._inflight.items()):
+            cmd = item.cmd
+            if now <= cmd.deadline or mid not in self._inflight:
+                continue
+            # discard() False: paho has just handled its PUBACK, or on_connect took
+            # it back; that event is queued for us and settles it (published, or
+            # expired by _flush). SETTLE_S is the backstop for "exactly one fate".
+            if self._client.discard(mid) or now > cmd.deadline + self.SETTLE_S:
+                del self._inflight[mid]
+                if not cmd.done:
+                    self._finish(cmd, "expired", reason=(
+                        "sent but not acknowledged within its time-to-live; never resent"
+                        " (it may have arrived)"))
         if not self._pending:
             return
+        broken = self.alive()
         for item in list(self._pending):
             if not item.cmd.done and now > item.cmd.deadline:
-                self._finish(item.cmd, "expired",
-                             reason="broker unreachable for the whole time-to-live")
+                self._finish(item.cmd, "expired", reason=(
+                    "broker unreachable for the whole time-to-live" if broken[0]
+                    else f"not sent: {broken[1]}"))
         if any(i.cmd.done for i in self._pending):
             self._pending = deque(i for i in self._pending if not i.cmd.done)
 
     def _finish(self, cmd: _Command, status: Status, *, reason: str | None = None,
                 acked_at: float | None = None) -> None:
         cmd.done = True
+        if status == "expired":
+            # Its other messages (a command may have several) must not go out later.
+            for mid, item in list(self._inflight.items()):
+                if item.cmd is cmd:
+                    self._client.discard(mid)
+                    del self._inflight[mid]
         lat = dict(cmd.template.latencies_ms)
         if cmd.first_sent is not None:
             lat["queue"] = (cmd.first_sent - cmd.submitted) * 1000
@@ -719,7 +897,7 @@ class MqttLink:
             lat["total"] = (acked_at - cmd.created) * 1000
         outcome = _replace(
             cmd.template, status=status, reason=reason, latencies_ms=lat,
-            deadline=cmd.deadline, sent_at=cmd.last_sent if status == "published" else None,
+            deadline=cmd.deadline, sent_at=cmd.last_sent,
         )
         if status == "expired":
             log.warning("command expired, not executed", function=outcome.function,
@@ -754,6 +932,12 @@ class MqttLink:
             if not item.cmd.done:
                 self._finish(item.cmd, "expired", reason="assistant stopped")
         self._pending.clear()
+        for item in list(self._inflight.values()):
+            if not item.cmd.done:
+                self._finish(item.cmd, "expired", reason=(
+                    "assistant stopped before the broker acknowledged it (it may have"
+                    " arrived)"))
+        self._inflight.clear()
         if self._connected and self.announce:
             info = self._client.publish(self.topics.availability, b"offline", qos=1,
                                         retain=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -24,7 +25,6 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
 
 
 def free_port() -> int:
@@ -148,6 +148,7 @@ class Broker:
     def stop(self) -> None:
         """Graceful stop (SIGTERM): Mosquitto saves its persistence file."""
         if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused broker must see the SIGTERM
             self.proc.terminate()
             try:
                 self.proc.wait(5)
@@ -159,6 +160,25 @@ class Broker:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def pause(self) -> None:
+        """SIGSTOP: the kernel still accepts what clients send (a PUBLISH "leaves"
+        the client), but the broker neither reads it nor answers (no PUBACK)."""
+        assert self.proc is not None and self.proc.poll() is None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after ``pause``."""
+        assert self.proc is not None and self.proc.poll() is None
+        self.proc.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL, even while paused: gone without saving its persistence file, and
+        what sat unread in its sockets is lost, as in a crash or power cut."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+        self.proc = None
 
 
 @pytest.fixture
