@@ -22,8 +22,22 @@ Per utterance, exactly one log line ``utterance`` carries the transcript, the
 call, its status and the milliseconds per stage, measured from the end of
 speech (or the arrival of a ``say``) to the broker's PUBACK.
 
+The queues between stages are bounded (a burst or a slow model must not grow
+memory for ever) and drop their *oldest* entry when full, reported ``expired``:
+the oldest is the one closest to its time-to-live, and the newest is what the
+user is waiting for now. An utterance whose time-to-live (``[mqtt]
+command_ttl``, from the end of speech or the arrival of the ``say``) has
+already passed when its turn comes is reported ``expired`` without running
+Whisper or the model on it: its command could only be dropped afterwards.
+
+The watchdog (``WATCHDOG=1``) is fed only while :meth:`Daemon.health` holds:
+every stage's supervisor task runs, no model or Whisper run hangs, and the
+MQTT link's threads are alive (:meth:`octohome.mqtt.MqttLink.alive`).
+
 Signals: SIGTERM/SIGINT stop listening, drain the command queue (each command
 still within its TTL is published or reported expired), go offline and exit 0.
+The drain is bounded (:meth:`Daemon.stop_timeout_s`) and systemd is told that
+bound (``EXTEND_TIMEOUT_USEC=``), so its ``TimeoutStopSec=`` cannot cut it short.
 SIGHUP reloads the config file, the catalog and the model; a config that does
 not validate, a broken catalog or a model trained for another catalog is
 refused with a log line and the running pipeline keeps going.
@@ -144,6 +158,10 @@ class Stage:
     restart_on_return: bool = False
     """Mic audio ends only when the device goes away: restart it then too."""
 
+    may_finish: bool = False
+    """Ending is normal (a file input read to its end); any other stage that ends
+    is a pipeline that stopped moving (``health``)."""
+
     task: asyncio.Task[None] | None = None
     failures: int = 0
     restarts: int = 0
@@ -173,7 +191,32 @@ class Daemon:
     """A stage that ran this long before failing starts its backoff again from the minimum."""
 
     STUCK_AFTER = 120.0
-    """A command in the model this long means the pipeline hangs: stop feeding the watchdog."""
+    """A command in the model (or speech in Whisper) this long means the pipeline hangs:
+    stop feeding the watchdog."""
+
+    COMMANDS_MAX = 1000
+    """Utterances waiting for the model: a bound on memory against a flood (a script
+    hammering ``say``), about 1 MB of text at most. Latency is bounded by the
+    time-to-live instead: whatever waited longer is dropped before the model, at
+    no cost, so a burst that the model cannot keep up with shrinks by itself."""
+
+    SPEECH_MAX = 10
+    """Speech segments waiting for Whisper. People do not speak faster than Whisper
+    hears (0.2-0.6 s per command here); ten waiting means Whisper is stuck or the
+    VAD is splitting noise, and old speech is worth less than new."""
+
+    DRAIN_SLACK_S = 30.0
+    """At SIGTERM, seconds beyond ``command_ttl`` allowed for draining: every queued
+    utterance is past its time-to-live (so dropped at once) by ``command_ttl``
+    after the signal, and every command's fate is known by its deadline; what is
+    left is the Whisper and model run in progress when that happens."""
+
+    LINK_STOP_S = 2.0
+    """``MqttLink.stop``: the worker's last ``offline`` publication and the disconnect."""
+
+    EXIT_MARGIN_S = 5.0
+    """Cancelling stages, reporting what the drain left, paho's thread ending
+    (its select wakes every second) and the interpreter's exit."""
 
     def __init__(
         self,
@@ -214,6 +257,8 @@ class Daemon:
         self._stages: dict[str, Stage] = {}
         self._outcomes: set[asyncio.Task[Any]] = set()
         self._busy_since: float | None = None
+        self._stt_since: float | None = None
+        self._unhealthy: str | None = None
         self._last_frame = 0.0
         self._source: AudioSource | None = None
         self._draining = False
@@ -260,8 +305,8 @@ class Daemon:
         """Run until stopped (signal, ``request_stop``, or the end of a file input)."""
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self._commands = asyncio.Queue()
-        self._speech = asyncio.Queue()
+        self._commands = asyncio.Queue(self.COMMANDS_MAX)
+        self._speech = asyncio.Queue(self.SPEECH_MAX)
         if self.parser is None:
             await asyncio.to_thread(self.load)
         assert self.link is not None
@@ -273,8 +318,9 @@ class Daemon:
         self._add_stage("heartbeat", self._heartbeat_stage)
         if self.audio_enabled:
             self._add_stage("stt", self._stt_stage)
-            self._add_stage("audio", self._audio_stage,
-                            restart_on_return=not self._is_file_input())
+            file_input = self._is_file_input()
+            self._add_stage("audio", self._audio_stage, restart_on_return=not file_input,
+                            may_finish=file_input)
         self.state = "listening" if self.audio_enabled else "ready"
         self.notifier.notify("READY=1", f"STATUS={self._status_text()}")
         log.info("octohome running", site=self.settings.site.id,
@@ -312,8 +358,8 @@ class Daemon:
     # -- supervision -------------------------------------------------------------------
 
     def _add_stage(self, name: str, factory: Callable[[], Awaitable[None]], *,
-                   restart_on_return: bool = False) -> None:
-        stage = Stage(name, factory, restart_on_return)
+                   restart_on_return: bool = False, may_finish: bool = False) -> None:
+        stage = Stage(name, factory, restart_on_return, may_finish)
         stage.task = asyncio.create_task(self._supervise(stage), name=f"octohome-{name}")
         self._stages[name] = stage
 
@@ -366,7 +412,7 @@ class Daemon:
                     if self.muted:
                         log.info("speech ignored: muted", seconds=round(ev.seconds, 2))
                         continue
-                    await self._speech.put((ev.audio, time.monotonic(), kind))
+                    self._offer(self._speech, (ev.audio, time.monotonic(), kind))
                 elif isinstance(ev, WakeEvent):
                     log.info("wake", source=ev.source, t=ev.t)
                 elif isinstance(ev, ListenTimeout):
@@ -379,17 +425,26 @@ class Daemon:
         assert self.transcriber is not None and self.link is not None
         transcriber = self.transcriber
         while True:
-            audio, t_end, kind = await self._speech.get()
+            item = await self._speech.get()
+            audio, t_end, kind = item
             try:
-                tr = await asyncio.to_thread(transcriber.transcribe, audio)
+                if self._past_ttl(t_end):
+                    self._expire_utterance(_speech_utterance(item),
+                                           "time-to-live passed before speech-to-text")
+                    continue
+                self._stt_since = time.monotonic()
+                try:
+                    tr = await asyncio.to_thread(transcriber.transcribe, audio)
+                finally:
+                    self._stt_since = None
                 stt_ms = (time.monotonic() - t_end) * 1000
                 if not tr.text:
                     self.stats.utterances += 1
                     log.info("utterance", transcript="", status="no_speech", source=kind,
                              audio_s=round(tr.audio_seconds, 2), ms={"stt": round(stt_ms, 1)})
                     continue
-                await self._commands.put(
-                    Utterance(tr.text, kind, t_end, stt_ms, round(tr.audio_seconds, 2)))
+                self._offer(self._commands,
+                            Utterance(tr.text, kind, t_end, stt_ms, round(tr.audio_seconds, 2)))
             finally:
                 self._speech.task_done()
 
@@ -404,7 +459,7 @@ class Daemon:
                 if self.muted:
                     log.info("say ignored: muted")
                     continue
-                await self._commands.put(Utterance(ev.value, "say", time.monotonic()))
+                self._offer(self._commands, Utterance(ev.value, "say", ev.at))
             elif ev.kind == "listen":
                 if ev.value == "start" and self.listener is not None and not self.muted:
                     self.listener.trigger()
@@ -419,10 +474,48 @@ class Daemon:
         while True:
             u = await self._commands.get()
             try:
+                if self._past_ttl(u.t_end):
+                    self._expire_utterance(u, "time-to-live passed before the model ran")
+                    continue
                 await self._handle(u)
             finally:
                 self._busy_since = None
                 self._commands.task_done()
+
+    def _past_ttl(self, t_end: float) -> bool:
+        """Has the time-to-live of an utterance that ended at ``t_end`` passed?
+        Its command would be dropped by the link anyway: the model need not run."""
+        return time.monotonic() - t_end > self.settings.mqtt.command_ttl
+
+    def _offer(self, q: asyncio.Queue[Any], item: Any) -> None:
+        """Put without waiting: a full queue drops its oldest entry, reported expired.
+
+        The producer (audio frames, MQTT inputs) must never block. The oldest
+        entry goes rather than the new one: it is the nearest to its
+        time-to-live, and the newest is what the user is waiting for now.
+        """
+        if q.full():
+            old = q.get_nowait()
+            q.task_done()
+            which = "speech" if q is self._speech else "commands"
+            log.warning("queue full, oldest utterance dropped", queue=which,
+                        size=q.maxsize)
+            u = old if isinstance(old, Utterance) else _speech_utterance(old)
+            self._expire_utterance(u, f"{which} queue full")
+        q.put_nowait(item)
+
+    def _expire_utterance(self, u: Utterance, reason: str) -> None:
+        """Report an utterance expired before the model ran on it: intent event and
+        retained state via the link, and its one ``utterance`` log line."""
+        from octohome.mqtt import Outcome
+
+        assert self.link is not None
+        lat = {"stt": u.stt_ms} if u.stt_ms is not None else {}
+        future = self.link.report(Outcome("expired", text=u.text or None, reason=reason,
+                                          latencies_ms=lat))
+        task = asyncio.create_task(self._report(u, None, future, None))
+        self._outcomes.add(task)
+        task.add_done_callback(self._outcomes.discard)
 
     async def _handle(self, u: Utterance) -> None:
         from octohome.model import NOT_A_COMMAND
@@ -449,18 +542,21 @@ class Daemon:
         task.add_done_callback(self._outcomes.discard)
 
     async def _report(self, u: Utterance, call: Call | None, future: Any,
-                      model_ms: float) -> None:
+                      model_ms: float | None) -> None:
+        """Wait for an utterance's outcome and log its one ``utterance`` line
+        (``model_ms`` None: the model never ran on it)."""
         outcome: Outcome = await asyncio.wrap_future(future)
         lat = dict(outcome.latencies_ms)
         model_ms = lat.get("model", model_ms)
         ms: dict[str, float] = {}
         if u.stt_ms is not None:
             ms["stt"] = round(u.stt_ms, 1)
-        ms["model"] = round(model_ms, 1)
+        if model_ms is not None:
+            ms["model"] = round(model_ms, 1)
         total = _total_ms(lat)
         if total is not None:
             ms["publish"] = round(lat["mqtt"] if "total" in lat else
-                                  total - (u.stt_ms or 0.0) - model_ms, 1)
+                                  total - (u.stt_ms or 0.0) - (model_ms or 0.0), 1)
             ms["total"] = round(total, 1)
         else:
             ms["total"] = round((time.monotonic() - u.t_end) * 1000, 1)
@@ -490,8 +586,11 @@ class Daemon:
             healthy, why = self.health()
             if healthy:
                 self.notifier.notify("WATCHDOG=1")
-            else:
+                if self._unhealthy is not None:
+                    log.info("pipeline healthy again, feeding the watchdog")
+            elif why != self._unhealthy:  # once per reason, not every beat
                 log.error("pipeline unhealthy, not feeding the watchdog", reason=why)
+            self._unhealthy = None if healthy else why
             self.notifier.status(self._status_text() if healthy else f"unhealthy: {why}")
             if self.exit_at_end and not self._draining and self._input_finished():
                 await self._drain_inputs()
@@ -507,11 +606,38 @@ class Daemon:
         await self._speech.join()
         await self._commands.join()
 
+    def _expire_left(self, reason: str) -> None:
+        """Report what a timed-out drain left in the queues expired (one line each)."""
+        for q in (self._speech, self._commands):
+            while q is not None and not q.empty():
+                item = q.get_nowait()
+                q.task_done()
+                self._expire_utterance(
+                    item if isinstance(item, Utterance) else _speech_utterance(item), reason)
+
     def health(self) -> tuple[bool, str]:
-        """Is the pipeline moving? (the event loop runs: this is called from it)."""
+        """(healthy, why not): can the pipeline still act on what it hears?
+
+        Called from the event loop, so the loop itself runs. False when a stage's
+        supervisor task has ended (it restarts failing stages, so ending means
+        nothing restarts them any more), a model or Whisper run hangs, or the MQTT
+        link's threads died (commands would be heard and parsed but never sent,
+        or sent with no PUBACK ever read). A broker that is away is *not*
+        unhealthy: the link rides that out and a restart would not help.
+        """
         now = time.monotonic()
         if self._busy_since is not None and now - self._busy_since > self.STUCK_AFTER:
             return False, f"model busy for {now - self._busy_since:.0f} s"
+        if self._stt_since is not None and now - self._stt_since > self.STUCK_AFTER:
+            return False, f"speech-to-text busy for {now - self._stt_since:.0f} s"
+        if not self._draining:  # while draining, stages are stopped on purpose
+            for st in self._stages.values():
+                if st.task is not None and st.task.done() and not (st.done and st.may_finish):
+                    return False, f"stage {st.name} is not running"
+        if self.link is not None:
+            ok, why = self.link.alive()
+            if not ok:
+                return False, why
         src = self._source
         if src is not None and not self._is_file_input() and now - self._last_frame > 10.0:
             log.warning("no audio for 10 s, reopening the microphone")
@@ -574,9 +700,23 @@ class Daemon:
         self.notifier.notify("READY=1", f"STATUS={self._status_text()}")
         return True
 
+    def stop_timeout_s(self) -> float:
+        """The longest a stop (SIGTERM -> exit) can take: the drain's bound
+        (``command_ttl`` + ``DRAIN_SLACK_S``), the link's stop and a margin.
+
+        Told to systemd at SIGTERM as ``EXTEND_TIMEOUT_USEC``: a fixed
+        ``TimeoutStopSec=`` would otherwise SIGKILL a drain that a long
+        ``command_ttl`` legitimately makes longer, mid-way, leaving commands
+        neither published nor reported.
+        """
+        return (self.settings.mqtt.command_ttl + self.DRAIN_SLACK_S + self.LINK_STOP_S
+                + self.EXIT_MARGIN_S)
+
     async def _shutdown(self) -> None:
         self._draining = True
-        self.notifier.notify("STOPPING=1", "STATUS=stopping: draining the command queue")
+        bound = self.stop_timeout_s()
+        self.notifier.notify("STOPPING=1", f"EXTEND_TIMEOUT_USEC={int(bound * 1e6)}",
+                             "STATUS=stopping: draining the command queue")
         for name in ("audio", "inputs"):
             st = self._stages.get(name)
             if st is not None and st.task is not None:
@@ -586,22 +726,34 @@ class Daemon:
         ttl = self.settings.mqtt.command_ttl
         assert self._commands is not None and self._speech is not None
         left = self._commands.qsize()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ttl + self.DRAIN_SLACK_S  # one bound for the whole drain
         try:
-            await asyncio.wait_for(self._drain_inputs(), timeout=ttl + 30)
+            await asyncio.wait_for(self._drain_inputs(), timeout=deadline - loop.time())
             pending = [t for t in self._outcomes if not t.done()]
             if pending:
-                await asyncio.wait(pending, timeout=ttl + 5)
+                await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
         except TimeoutError:
-            log.warning("drain timed out")
+            log.warning("drain timed out", bound_s=round(ttl + self.DRAIN_SLACK_S, 1))
         for st in self._stages.values():
             if st.task is not None:
                 st.task.cancel()
         await asyncio.gather(*(s.task for s in self._stages.values() if s.task is not None),
                              return_exceptions=True)
+        self._expire_left("assistant stopped")
+        pending = [t for t in self._outcomes if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)
         if self.link is not None:
-            await asyncio.to_thread(self.link.stop)
+            await asyncio.to_thread(self.link.stop, self.LINK_STOP_S)
         log.info("stopped", drained=left, utterances=self.stats.utterances,
                  published=self.stats.published, expired=self.stats.expired)
+
+
+def _speech_utterance(item: tuple[np.ndarray, float, str]) -> Utterance:
+    """A speech segment not transcribed (yet), as an utterance to report."""
+    audio, t_end, kind = item
+    return Utterance("", kind, t_end, audio_s=round(len(audio) / 16000, 2))
 
 
 def _heartbeat(source: AudioSource, daemon: Daemon) -> AudioSource:

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from octohome.catalog import DEFAULT_CATALOG_DIR, Catalog
 from octohome.config import ConfigError, MqttConfig, Settings, load_settings
-from octohome.daemon import Daemon, Utterance
+from octohome.daemon import Daemon, Notifier, Utterance
 from octohome.mqtt import Outcome
 from tests.mqtt_broker import Broker, Subscriber, publish_once
 from tests.stub_parser import StubParser, soak_call, stub_factory
@@ -375,6 +375,142 @@ def test_soak_1000_says_with_a_broker_restart(mqtt_broker: Broker) -> None:
     assert growth < 30, f"RSS grew {growth:.1f} MB"
 
 
+def _publish_all(port: int, texts: list[str]) -> None:
+    """Publish several says back to back from one client (they arrive in order)."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"burst-{os.getpid()}")
+    c.connect("127.0.0.1", port, 30)
+    c.loop_start()
+    infos = [c.publish(SAY, t.encode(), qos=1) for t in texts]
+    for info in infos:
+        info.wait_for_publish(5)
+    c.disconnect()
+    c.loop_stop()
+
+
+def test_a_command_past_its_ttl_never_reaches_the_model(mqtt_broker: Broker) -> None:
+    """The first say holds the model (2 s) past the others' time-to-live (0.5 s):
+    they are reported expired without the model running on them."""
+    sub = Subscriber(mqtt_broker.port, ["zigbee2mqtt/#"])
+    d, got = _stub_daemon(_settings(mqtt_broker.port, command_ttl=0.5))
+    parser = d.parser
+    assert isinstance(parser, StubParser)
+    parser.delay = 2.0
+    run = Running(d)
+    try:
+        _publish_all(mqtt_broker.port, ["cmd 1", "cmd 2", "cmd 3"])
+        assert _wait(lambda: len(got) == 3, 20), got
+        assert parser.calls == 1
+        by_text = {u.text: o for u, o in got}
+        assert by_text["cmd 1"].status == "expired"  # parsed in time, sent too late: dropped
+        for text in ("cmd 2", "cmd 3"):
+            assert by_text[text].status == "expired"
+            assert "before the model" in (by_text[text].reason or ""), by_text[text]
+            assert by_text[text].function is None
+        assert d.stats.expired == 3
+        time.sleep(0.3)
+        assert not sub.received(), "an expired command reached a device"
+        assert run.stop() == 0
+    finally:
+        sub.close()
+
+
+def test_commands_queue_is_bounded_and_drops_the_oldest(mqtt_broker: Broker) -> None:
+    """A burst while the model is busy: the queue keeps its bound by dropping its
+    oldest entries, each reported expired (one outcome per say, none lost)."""
+    d, got = _stub_daemon(_settings(mqtt_broker.port, command_ttl=30))
+    d.COMMANDS_MAX = 2
+    parser = d.parser
+    assert isinstance(parser, StubParser)
+    parser.delay = 2.0
+    run = Running(d)
+    try:
+        texts = [f"cmd {i}" for i in range(6)]
+        with structlog.testing.capture_logs() as logs:
+            _publish_all(mqtt_broker.port, texts)
+            assert _wait(lambda: len(got) == 6, 40), got
+        assert sorted(u.text for u, _ in got) == texts
+        by_text = {u.text: o for u, o in got}
+        dropped = [t for t in texts if by_text[t].status == "expired"]
+        # the model holds one, the queue two: at least three of six are dropped
+        assert len(dropped) >= 3, by_text
+        assert all(by_text[t].reason == "commands queue full" for t in dropped)
+        assert by_text["cmd 4"].status == by_text["cmd 5"].status == "published"  # newest kept
+        assert parser.calls == 6 - len(dropped)
+        assert sum(e["event"] == "queue full, oldest utterance dropped" for e in logs) == \
+            len(dropped)
+    finally:
+        assert run.stop() == 0
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.parametrize("failure", ["paho thread dies", "callback raises"])
+def test_watchdog_is_not_fed_once_the_mqtt_link_is_dead(mqtt_broker: Broker, tmp_path: Path,
+                                                      failure: str) -> None:
+    """paho's network thread dies (or one of the link's callbacks raises): the
+    heartbeat stops sending WATCHDOG=1 within the watchdog interval, so systemd
+    restarts a daemon that would otherwise hear commands and never send them."""
+    with notify_socket(tmp_path / "notify") as ns:
+        notifier = Notifier(str(tmp_path / "notify"))
+        notifier.watchdog_s = 1.5  # heartbeat every 0.5 s
+        d, _got = _stub_daemon(_settings(mqtt_broker.port), notifier=notifier)
+        run = Running(d)
+        try:
+            _notes(ns, "WATCHDOG=1", 10)
+            assert d.health() == (True, "")
+            link = d.link
+            assert link is not None
+
+            def boom(*_a: Any) -> Any:
+                raise RuntimeError(f"test: {failure}")
+
+            if failure == "paho thread dies":
+                link._client.loop_misc = boom  # runs on every turn of paho's loop
+            else:
+                link._parse_input = boom  # type: ignore[method-assign]
+                publish_once(mqtt_broker.port, SAY, b"turn on the kitchen lights")
+            assert _wait(lambda: not link.alive()[0], 10)
+            # A heartbeat that checked health just before the failure may still land
+            # within one watchdog interval; after that, none may.
+            grace = _collect(ns, notifier.watchdog_s)
+            after = _collect(ns, 2 * notifier.watchdog_s)
+            assert "WATCHDOG=1" not in after, after
+            assert any(n.startswith("STATUS=unhealthy") for n in grace + after), grace + after
+            ok, why = d.health()
+            assert not ok and "mqtt" in why
+        finally:
+            assert run.stop() == 0
+
+
+def test_stop_drains_within_the_bound_it_announces_to_systemd(mqtt_broker: Broker,
+                                                             tmp_path: Path) -> None:
+    """Commands queued when the broker stops answering, then a stop: every say gets
+    its one outcome, and the stop ends within the EXTEND_TIMEOUT_USEC it told systemd."""
+    with notify_socket(tmp_path / "notify") as ns:
+        d, got = _stub_daemon(_settings(mqtt_broker.port, command_ttl=2.0),
+                              notifier=Notifier(str(tmp_path / "notify")))
+        parser = d.parser
+        assert isinstance(parser, StubParser)
+        parser.delay = 0.3
+        run = Running(d)
+        _publish_all(mqtt_broker.port, [f"cmd {i}" for i in range(5)])
+        assert _wait(lambda: len(got) >= 1, 10)  # all five arrived: the first is done
+        mqtt_broker.pause()  # no PUBACK from now on
+        t0 = time.monotonic()
+        assert run.stop(timeout=d.stop_timeout_s() + 10) == 0
+        elapsed = time.monotonic() - t0
+        notes = _collect(ns, 0.2)
+    assert sorted(u.text for u, _ in got) == [f"cmd {i}" for i in range(5)]
+    statuses = Counter(o.status for _, o in got)
+    assert set(statuses) <= {"published", "expired"} and statuses["expired"] >= 1, statuses
+    extend = [n for n in notes if n.startswith("EXTEND_TIMEOUT_USEC=")]
+    assert extend == [f"EXTEND_TIMEOUT_USEC={int(d.stop_timeout_s() * 1e6)}"]
+    assert "STOPPING=1" in notes
+    assert elapsed < d.stop_timeout_s()
+
+
 # -- the daemon as a process: signals and sd_notify ---------------------------------------
 
 
@@ -407,6 +543,16 @@ def _notes(s: socket.socket, until: str, timeout: float = 60) -> list[str]:
         if any(g.startswith(until) for g in got):
             return got
     raise AssertionError(f"no {until} from the daemon; got {got}")
+
+
+def _collect(s: socket.socket, seconds: float) -> list[str]:
+    """Every notification that arrives within ``seconds``."""
+    got: list[str] = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        with contextlib.suppress(TimeoutError):
+            got += s.recv(4096).decode().splitlines()
+    return got
 
 
 def _write_config(path: Path, port: int, extra: str = "") -> None:
@@ -461,6 +607,9 @@ def test_sigterm_drains_the_queue_and_exits_0(mqtt_broker: Broker, tmp_path: Pat
     stopped = next(x for x in lines if x.get("event") == "stopped")
     assert stopped["drained"] > 0, "SIGTERM came after the queue was already empty"
     assert "STOPPING=1" in notes
+    # systemd is told how long the drain may take (default command_ttl: 10 s)
+    extend = [int(n.split("=", 1)[1]) for n in notes if n.startswith("EXTEND_TIMEOUT_USEC=")]
+    assert extend and extend[0] >= (10 + Daemon.DRAIN_SLACK_S) * 1e6, notes
     sub.close()
 
 
