@@ -189,7 +189,7 @@ class Parser:
 
 def load_parser(settings: Settings, catalog: Catalog | None = None) -> Parser:
     """The Parser the config asks for (the shipped demo-home model by default)."""
-    from octohome.modelfile import install_shipped, shipped_model_path
+    from octohome.modelfile import check_file, install_shipped
 
     catalog = catalog or Catalog.load(settings.catalog)
     table = None
@@ -197,9 +197,15 @@ def load_parser(settings: Settings, catalog: Catalog | None = None) -> Parser:
         table = FunctionTable.from_json(settings.model.function_table.read_text())
     path = settings.model.path
     if path is None:
-        path = shipped_model_path()
-        if not path.exists():
-            path = install_shipped()
+        # Builds it when missing, rebuilds it when truncated or corrupt.
+        path = install_shipped(progress=False)
+    else:
+        fault = check_file(path)
+        if fault is not None:
+            raise ModelError(
+                f"{fault}; not loading it. Rebuild it ('octohome train' or"
+                " 'octohome model build'), or set [model] path to a sound file"
+            )
     return Parser(
         path, catalog, table=table, threads=settings.model.threads, n_ctx=settings.model.n_ctx
     )

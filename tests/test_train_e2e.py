@@ -93,7 +93,7 @@ def test_train_octopus_format_end_to_end(tiny_home: Catalog, tmp_path: Path) -> 
     assert record["catalog_fingerprint"] == tiny_home.fingerprint
 
     # A foreign-model style load: the function table comes from a JSON file.
-    from octohome.train import load_delta
+    from octohome.modelfile import load_delta
 
     _, table, _ = load_delta(tmp_path / "run" / "delta.npz")
     table_file = tmp_path / "table.json"

@@ -1,0 +1,1 @@
+"""Understanding: text -> validated device calls (the functional-token model and its files)."""
