@@ -99,6 +99,18 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
             per_call_tokens.append(len(parser.encoder.query_ids(text)) + len(parser.encoder.suffix))
     prompt_tokens = statistics.mean(len(parser.encoder.prompt(t)) for t in FIXED_SET)
     rss_parser = _rss_mb()
+    result: dict[str, Any] = {
+        "model": str(parser.path),
+        "load_seconds": round(load_s, 2),
+        "utterances": len(lat),
+        "parse_ms_p50": round(_percentile(lat, 0.5), 1),
+        "parse_ms_p95": round(_percentile(lat, 0.95), 1),
+        "prompt_tokens_per_call": round(prompt_tokens, 1),
+        "tokens_evaluated_per_call": round(statistics.mean(per_call_tokens), 1),
+        "peak_rss_mb": round(rss_parser, 0),
+    }
+    if args.conventional_n <= 0:
+        return result
     # The conventional way: same model file and threads, a context big enough
     # for the function descriptions (they do not fit the parser's 512 tokens).
     import llama_cpp
@@ -119,19 +131,9 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
             tok = llm.sample(temp=0.0)
             llm.eval([tok])
         conv_lat.append((time.perf_counter() - t) * 1000)
-    result = {
-        "model": str(parser.path),
-        "load_seconds": round(load_s, 2),
-        "utterances": len(lat),
-        "parse_ms_p50": round(_percentile(lat, 0.5), 1),
-        "parse_ms_p95": round(_percentile(lat, 0.95), 1),
-        "prompt_tokens_per_call": round(prompt_tokens, 1),
-        "tokens_evaluated_per_call": round(statistics.mean(per_call_tokens), 1),
-        "peak_rss_mb": round(rss_parser, 0),
-        "conventional_prompt_tokens": round(statistics.mean(conv_tokens), 1),
-        "conventional_ms_p50": round(_percentile(conv_lat, 0.5), 1),
-        "conventional_generated_tokens": args.gen_tokens,
-    }
+    result["conventional_prompt_tokens"] = round(statistics.mean(conv_tokens), 1)
+    result["conventional_ms_p50"] = round(_percentile(conv_lat, 0.5), 1)
+    result["conventional_generated_tokens"] = args.gen_tokens
     result["context_ratio"] = round(
         result["prompt_tokens_per_call"] / result["conventional_prompt_tokens"], 3
     )
@@ -150,7 +152,8 @@ def add_cli(p: argparse.ArgumentParser) -> None:
     add_model_args(m)
     m.add_argument("--rounds", type=int, default=3, help="passes over the fixed set")
     m.add_argument(
-        "--conventional-n", type=int, default=6, help="utterances run the conventional way (slow)"
+        "--conventional-n", type=int, default=6,
+        help="utterances run the conventional way (slow; 0 skips the comparison)",
     )
     m.add_argument(
         "--gen-tokens", type=int, default=25, help="tokens generated per conventional call"
