@@ -829,7 +829,7 @@ def run_cli(args: argparse.Namespace, parser_factory: ParserFactory | None = Non
     from octohome import logs
     from octohome.audio import AudioError
     from octohome.catalog import CatalogError
-    from octohome.config import ConfigError, default_config_path
+    from octohome.config import ConfigError, default_config_path, log_security_warnings
     from octohome.model import ModelError
     from octohome.stt import SttError
     from octohome.wake import WakeError
@@ -841,6 +841,7 @@ def run_cli(args: argparse.Namespace, parser_factory: ParserFactory | None = Non
         return 2
     logs.configure(settings.log.level, settings.log.format, secrets=[_secret(settings)])
     config_path = Path(args.config) if args.config else default_config_path()
+    log_security_warnings(settings, config_path)
     spec = args.input or settings.audio.input
     daemon = Daemon(
         settings, config_path=config_path.resolve() if config_path else None,

@@ -177,3 +177,15 @@ def test_config_loads_from_the_credentials_directory(
     assert settings.mqtt.password is not None
     assert settings.mqtt.password.get_secret_value() == PASSWORD
     assert security_warnings(settings, cfg) == []
+
+
+def test_the_daemon_warns_at_start(tmp_path: Path) -> None:
+    """`octohome run` logs the warning before anything else (here it then stops: no model)."""
+    env = {**os.environ, "OCTOHOME_MQTT__HOST": "mqtt.example", "OCTOHOME_MQTT__USERNAME": "u",
+           "OCTOHOME_MQTT__PASSWORD": PASSWORD,
+           "OCTOHOME_MODEL__PATH": str(tmp_path / "none.gguf")}
+    out = subprocess.run([sys.executable, "-m", "octohome.cli", "run", "--no-audio"],
+                         capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert out.returncode == 2
+    assert "insecure config" in out.stderr and "clear text" in out.stderr
+    assert PASSWORD not in out.stderr + out.stdout
