@@ -27,10 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def lib_dir(spec: str, scratch: Path) -> Path:
+    """A build's ``llama_cpp/lib``: the directory given, or unpacked from the wheel into
+    ``scratch`` (one scratch directory per build: wheels of one version share a name)."""
     path = Path(spec)
     if path.is_dir():
         return path
-    out = scratch / path.stem
+    out = scratch
     with zipfile.ZipFile(path) as z:
         z.extractall(out, [n for n in z.namelist() if n.startswith("llama_cpp/lib/")])
     return out / "llama_cpp" / "lib"
@@ -51,16 +53,17 @@ def run_once(lib: Path, rounds: int) -> dict[str, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("builds", nargs="+", help="NAME=wheel file or lib directory")
+    ap.add_argument("builds", nargs="+",
+                    help="NAME=wheel file or lib directory (split at the last '=')")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         builds = {}
-        for spec in args.builds:
-            name, _, where = spec.partition("=")
-            builds[name] = lib_dir(where, Path(tmp))
+        for k, spec in enumerate(args.builds):
+            name, _, where = spec.rpartition("=")
+            builds[name] = lib_dir(where, Path(tmp) / str(k))
         runs: dict[str, list[dict[str, float]]] = {n: [] for n in builds}
         for k in range(args.passes):
             for name, lib in builds.items():
