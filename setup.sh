@@ -157,7 +157,7 @@ case "$action" in
         install_model
         say "running the demo: shipped spoken commands -> octohome -> MQTT"
         demo_args=()
-        if [ -t 0 ] && "$PY" -c 'from octohome.audio import list_input_devices as l; import sys; sys.exit(0 if l() else 1)' 2>/dev/null; then
+        if [ -t 0 ] && "$PY" -c 'from octohome.hear.audio import list_input_devices as l; import sys; sys.exit(0 if l() else 1)' 2>/dev/null; then
             demo_args+=(--mic)
         fi
         exec "$VENV/bin/octohome" demo ${demo_args[@]+"${demo_args[@]}"} "$@"

@@ -46,11 +46,11 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None, help="write a markdown table here")
     args = ap.parse_args()
 
-    from octohome import logs
-    from octohome.audio import SAMPLE_RATE, WavFileSource, read_wav, write_wav
-    from octohome.config import AudioConfig, MqttConfig, Settings
-    from octohome.daemon import Daemon
-    from octohome.demo import demo_items, local_mosquitto
+    from octohome.cli.demo import demo_items, local_mosquitto
+    from octohome.core.config import AudioConfig, MqttConfig, Settings
+    from octohome.hear.audio import SAMPLE_RATE, WavFileSource, read_wav, write_wav
+    from octohome.service import logs
+    from octohome.service.daemon import Daemon
 
     logs.configure("warning", "json")
     wavs = [it.file for it in demo_items()] + [ROOT / "tests" / "data" / "kitchen_lights_on.wav"]
@@ -95,7 +95,7 @@ def main() -> int:
 
 
 def _row(u: Any, o: Any) -> dict[str, float]:
-    from octohome.daemon import _total_ms
+    from octohome.service.daemon import _total_ms
 
     lat = dict(o.latencies_ms)
     stt, model = u.stt_ms or 0.0, lat.get("model", 0.0)

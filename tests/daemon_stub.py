@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from octohome import daemon
 from octohome.cli import build_parser
+from octohome.service import daemon
 from tests.stub_parser import stub_factory
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from octohome.audio import SAMPLE_RATE, decode_wav, read_wav, resample, to_int16
+from octohome.hear.audio import SAMPLE_RATE, decode_wav, read_wav, resample, to_int16
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,15 +55,15 @@ def data_wav(name: str) -> np.ndarray:
 @functools.lru_cache(maxsize=1)
 def shared_transcriber() -> object:
     """tiny.en with catalog bias, loaded once per test process."""
-    from octohome.config import SttConfig
-    from octohome.stt import Transcriber
+    from octohome.core.config import SttConfig
+    from octohome.hear.stt import Transcriber
 
     return Transcriber(SttConfig(), warm_up=False)
 
 
 @functools.lru_cache(maxsize=1)
 def shared_vad() -> object:
-    from octohome.vad import VoiceActivity
+    from octohome.hear.vad import VoiceActivity
 
     return VoiceActivity()
 

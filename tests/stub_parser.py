@@ -15,9 +15,10 @@ import os
 import re
 import time
 
-from octohome.catalog import Catalog
-from octohome.config import Settings
-from octohome.model import NOT_A_COMMAND, Call, ModelError
+from octohome.core.calls import NOT_A_COMMAND, Call
+from octohome.core.catalog import Catalog
+from octohome.core.config import Settings
+from octohome.understand.parser import ModelError
 
 KNOWN = {
     "turn on the kitchen lights": Call("light.turn_on", {"device": "kitchen_lights"}),

@@ -112,9 +112,9 @@ def _child(argv: list[str]) -> int:
     import argparse
     import time
 
-    from octohome.catalog import Catalog, CatalogError
-    from octohome.config import ConfigError, load_settings
-    from octohome.model import ModelError, load_parser
+    from octohome.core.catalog import Catalog, CatalogError
+    from octohome.core.config import ConfigError, load_settings
+    from octohome.understand.parser import ModelError, load_parser
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--config")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from octohome import modelfile
+from octohome.understand import modelfile
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from octohome.catalog import Catalog
+from octohome.core.catalog import Catalog
 from octohome.understand import selfcheck
 
 
@@ -65,6 +65,6 @@ def test_a_corrupt_model_fails_with_a_message_not_a_crash(model_path: Path, tmp_
 
 @pytest.fixture(scope="module")
 def model_path() -> Path:
-    from octohome.modelfile import install_shipped
+    from octohome.understand.modelfile import install_shipped
 
     return install_shipped(progress=False)

@@ -1,0 +1,1 @@
+"""Acting: calls -> MQTT messages (mapping), the MQTT link, Home Assistant discovery."""

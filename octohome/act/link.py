@@ -1,0 +1,1004 @@
+"""The MQTT link: commands out (nothing lost, nothing late), events out, inputs in.
+
+One :class:`MqttLink` per assistant. It wraps a paho-mqtt 2.x client whose own
+network thread handles sockets, TLS, keepalive and reconnect-with-backoff, and
+adds a *worker thread* that alone decides what is handed to paho and when.
+
+Why a worker of our own: a voice command is only worth executing soon after it
+was spoken. paho would happily keep a QoS 1 message across a broker outage and
+send it whenever the broker returns, minutes later ("turn off the oven" long
+after the user gave up and did it by hand, or unlocked the door hours later).
+So commands wait in *our* bounded queue with a deadline (``command_ttl``); at
+every reconnect the worker takes back whatever paho had not got acknowledged
+(``drop_out_messages``), sends again what is still within its time-to-live and
+reports the rest as ``expired``. A single thread owning that bookkeeping needs
+no locks and cannot race with itself; paho callbacks only post events to it.
+
+Every command has exactly one fate, and it is known by its deadline: published
+(the broker's PUBACK came in time) or ``expired``. That includes a message
+already handed to paho and never acknowledged (the broker died after the
+PUBLISH left, before its PUBACK, and stays away): at its deadline the worker
+reports it ``expired`` *and* removes paho's copy (:meth:`_Client.discard`), so
+that paho can never send it after its time-to-live, whenever the broker returns.
+
+A link whose threads died cannot keep that promise, so it says so:
+:meth:`MqttLink.alive` is false when paho's network thread or the worker has
+died or a callback raised (each callback is guarded: the exception is logged
+and the link marked broken instead of silently ending paho's thread). The
+daemon stops feeding systemd's watchdog then, and systemd restarts it.
+
+Everything public is thread-safe: methods post to the worker and return a
+``concurrent.futures.Future`` (``asyncio.wrap_future`` makes it awaitable), and
+inputs (say / listen / mute) are delivered to callbacks or an asyncio queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import queue
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import paho.mqtt.client as _paho_client
+import structlog
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from octohome import __version__
+from octohome.act.mapping import Message, build_messages
+
+if TYPE_CHECKING:
+    from octohome.core.calls import Call
+    from octohome.core.catalog import Catalog
+    from octohome.core.config import MqttConfig, Settings
+
+log = structlog.get_logger("octohome.act.link")
+
+paho: Any = _paho_client
+"""paho 2 annotates itself, but the installed ``types-paho-mqtt`` (1.x stubs) shadows
+that for mypy and rejects every 2.x API; so the module is used untyped here."""
+
+Status = Literal["published", "expired", "rejected", "not_a_command"]
+"""Fate of a call: the four values of the ``status`` field of intent events."""
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The assistant's own topics, all under ``octohome/<site>/``."""
+
+    base: str
+    """``octohome/<site>``."""
+
+    @property
+    def availability(self) -> str:
+        """``online``/``offline``, retained; ``offline`` is also the last will."""
+        return f"{self.base}/availability"
+
+    @property
+    def intent(self) -> str:
+        """One JSON event per utterance: text, call, status, latencies."""
+        return f"{self.base}/intent"
+
+    @property
+    def transcript(self) -> str:
+        """What speech-to-text heard (JSON: text, source)."""
+        return f"{self.base}/transcript"
+
+    @property
+    def state(self) -> str:
+        """Retained JSON the Home Assistant sensors read: transcript, command, status."""
+        return f"{self.base}/state"
+
+    @property
+    def say(self) -> str:
+        """Input: a text command, as if it had been heard."""
+        return f"{self.base}/say"
+
+    @property
+    def listen(self) -> str:
+        """Input: push-to-talk (``PRESS``/``start``, ``stop``)."""
+        return f"{self.base}/listen"
+
+    @property
+    def mute(self) -> str:
+        """Input: ``ON``/``OFF``; Home Assistant publishes it retained, so it survives restarts."""
+        return f"{self.base}/mute"
+
+    @property
+    def mute_state(self) -> str:
+        """The mute state as the assistant applied it, retained."""
+        return f"{self.base}/mute/state"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one call (also the body of its intent event)."""
+
+    status: Status
+    function: str | None = None
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    text: str | None = None
+    """The utterance, for the event only; it never reaches a command topic or payload."""
+
+    reason: str | None = None
+    """Why a call was rejected or expired."""
+
+    messages: tuple[Message, ...] = ()
+    latencies_ms: Mapping[str, float] = field(default_factory=dict)
+    """Per stage: what the caller measured (stt, model), then ``queue`` (waiting for the
+    broker), ``mqtt`` (handed over -> PUBACK) and ``total`` (``created`` -> PUBACK)."""
+
+    deadline: float | None = None
+    """Monotonic time after which the command would not have been sent."""
+
+    sent_at: float | None = None
+    """Monotonic time its last message was handed to the connection (None: never);
+    never after ``deadline``. ``published`` means acknowledged by the deadline; an
+    ``expired`` command with a ``sent_at`` was sent in time but its PUBACK did not
+    come by the deadline (the broker died or stalled): it may have arrived, and
+    it is never sent again."""
+
+    def event(self) -> dict[str, Any]:
+        """The JSON body of ``octohome/<site>/intent``."""
+        return {
+            "text": self.text,
+            "function": self.function,
+            "arguments": dict(self.arguments),
+            "status": self.status,
+            "reason": self.reason,
+            "latencies_ms": {k: round(v, 3) for k, v in self.latencies_ms.items()},
+            "time": _now_iso(),
+        }
+
+
+@dataclass(frozen=True)
+class InputEvent:
+    """A request that arrived over MQTT, for the daemon to act on."""
+
+    kind: Literal["say", "listen", "mute"]
+    value: str
+    """say: the command text; listen: ``start`` or ``stop``; mute: ``on`` or ``off``."""
+
+    at: float = field(default_factory=time.monotonic, compare=False)
+    """``time.monotonic()`` when it arrived: a ``say``'s time-to-live counts from here,
+    not from when the daemon got round to it."""
+
+
+def _no_delay(client: Any, userdata: Any, sock: Any) -> None:
+    """Disable Nagle: a command is one small packet that must leave now, not
+    wait ~40 ms behind the previous event for the broker's delayed ACK."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+_PAHO_INTERNALS = ("_out_messages", "_out_message_mutex", "_thread")
+"""paho attributes the link relies on that are not public API. paho-mqtt is pinned
+to one exact version in pyproject.toml for them; :class:`_Client` refuses to start
+on a paho that lacks them, and a test checks the installed version is the pinned one."""
+
+
+class _Client(paho.Client):
+    """paho's client, remembering why the last connection attempt failed, and
+    able to forget one unacknowledged message.
+
+    paho's ``on_connect_fail`` gets no exception; a refused TCP connection or a
+    failed certificate check would otherwise be logged as a bare "failed".
+    """
+
+    connect_error: str | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        missing = [a for a in _PAHO_INTERNALS if not hasattr(self, a)]
+        if missing:
+            from importlib.metadata import version
+
+            raise RuntimeError(
+                f"paho-mqtt {version('paho-mqtt')} lacks {', '.join(missing)};"
+                " octohome needs the paho-mqtt version pinned in pyproject.toml")
+        # No in-flight window in paho: every QoS 1 message is written at once, none
+        # waits in paho's "queued" state. Our own queue (bounded, with deadlines) is
+        # where commands wait; and discard() below needs no in-flight counter
+        # bookkeeping, which paho only consults when this limit is non-zero.
+        self.max_inflight_messages_set(0)
+
+    def reconnect(self) -> MQTTErrorCode:
+        try:
+            return super().reconnect()
+        except OSError as exc:
+            self.connect_error = f"{type(exc).__name__}: {exc}"
+            raise
+
+    def discard(self, mid: int) -> bool:
+        """Remove one unacknowledged QoS>0 message from paho's store so that paho
+        never sends it again (paho resends its store after every reconnect).
+
+        Returns False when paho no longer holds it: its PUBACK has just been
+        handled, or ``on_connect`` took it back; either way an event about it is
+        already on its way to the worker.
+
+        paho has no public call for one message: ``drop_out_messages()`` takes
+        them all, which would also lose the PUBACKs of messages still within
+        their time-to-live (paho ignores a PUBACK for a message it no longer
+        holds). So this does what ``drop_out_messages`` does, for one ``mid``,
+        under the same lock; with ``max_inflight_messages`` 0 there is no
+        in-flight counter to keep right.
+        """
+        with self._out_message_mutex:
+            return self._out_messages.pop(mid, None) is not None
+
+    def network_thread(self) -> threading.Thread | None:
+        """paho's network thread (``loop_start``); None once it has ended, since
+        paho clears it when ``loop_forever`` returns or raises."""
+        thread: threading.Thread | None = self._thread
+        return thread
+
+
+class _Command:
+    """A queued call: its messages share one deadline and one future."""
+
+    def __init__(
+        self, messages: Sequence[Message], deadline: float, created: float,
+        future: Future[Outcome], template: Outcome, report: bool,
+    ) -> None:
+        self.messages = tuple(messages)
+        self.deadline = deadline
+        self.created = created
+        """When the command began (end of speech): the time-to-live counts from here."""
+        self.submitted = time.monotonic()
+        """When it was handed to the link: the mqtt stage's latency counts from here."""
+        self.future = future
+        self.template = template
+        self.report = report
+        """Publish an intent event when done (calls that came through execute)."""
+        self.acked = 0
+        self.first_sent: float | None = None
+        self.last_sent: float | None = None
+        self.done = False
+
+
+@dataclass
+class _Item:
+    """One message of a command, as it moves between our queue and paho."""
+
+    seq: int
+    cmd: _Command
+    message: Message
+
+
+class MqttLink:
+    """The assistant's connection to the broker. Start it once; it reconnects by itself."""
+
+    WORKER_STUCK_AFTER = 30.0
+    """The worker wakes at least every 0.5 s; silent this long, it hangs (``alive``)."""
+
+    SETTLE_S = 1.0
+    """A message past its deadline that paho no longer holds has an event (PUBACK or
+    reconnect) on its way to the worker; this long without it, it is expired anyway."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        site: str,
+        catalog: Catalog | None = None,
+        *,
+        client_id: str | None = None,
+        announce: bool = True,
+    ) -> None:
+        self.config = config
+        self.announce = announce
+        """Be *the* assistant of the site: last will, availability, discovery, inputs.
+        A one-shot client (``octohome say``) turns it off so that it neither
+        marks the site offline when it exits nor steals the daemon's inputs."""
+
+        self.site = site
+        self.catalog = catalog
+        self.topics = Topics(f"octohome/{site}")
+        self.client_id = client_id or config.client_id or f"octohome-{site}"
+        self.device_id = f"octohome_{site}".replace("-", "_")
+        self.last_error: str | None = None
+        """Why the last connection attempt failed (None once connected)."""
+
+        self._events: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._pending: deque[_Item] = deque()
+        self._inflight: dict[int, _Item] = {}
+        self._held: deque[Message] = deque(maxlen=100)
+        self._seq = 0
+        self._connected = False
+        self._connected_evt = threading.Event()
+        self._subscribed_evt = threading.Event()
+        self._subscribe_mid: int | None = None
+        self._muted = False
+        self._state: dict[str, Any] = {"transcript": "", "command": "none", "status": "idle"}
+        self._input_handlers: list[Callable[[InputEvent], None]] = []
+        self._worker: threading.Thread | None = None
+        self._worker_beat = time.monotonic()
+        self._broken: str | None = None
+        """Why the link cannot be trusted any more (a paho callback raised)."""
+        self._stopping = False
+        self._client = self._make_client()
+        if config.password is not None:
+            # Belt and braces: the log pipeline masks it even if some library quotes it.
+            with contextlib.suppress(ImportError):
+                from octohome.service.logs import add_secret
+
+                add_secret(config.password.get_secret_value())
+
+    @classmethod
+    def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> MqttLink:
+        return cls(settings.mqtt, settings.site.id, catalog)
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def _make_client(self) -> _Client:
+        cfg = self.config
+        client = _Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=paho.MQTTv311,
+            clean_session=True,
+        )
+        if cfg.username is not None:
+            password = cfg.password.get_secret_value() if cfg.password is not None else None
+            client.username_pw_set(cfg.username, password)
+        if cfg.tls or cfg.ca_certs is not None or cfg.certfile is not None:
+            client.tls_set(
+                ca_certs=str(cfg.ca_certs) if cfg.ca_certs else None,
+                certfile=str(cfg.certfile) if cfg.certfile else None,
+                keyfile=str(cfg.keyfile) if cfg.keyfile else None,
+            )
+        if self.announce:
+            client.will_set(self.topics.availability, b"offline", qos=1, retain=True)
+        # paho declares these as int but only does arithmetic with them: floats work.
+        client.reconnect_delay_set(cfg.reconnect_min_delay, cfg.reconnect_max_delay)
+        client.on_socket_open = self._guarded("on_socket_open", _no_delay)
+        client.on_connect = self._guarded("on_connect", self._on_connect,
+                                          self._on_connect_error)
+        client.on_connect_fail = self._guarded("on_connect_fail", self._on_connect_fail)
+        client.on_disconnect = self._guarded("on_disconnect", self._on_disconnect)
+        client.on_publish = self._guarded("on_publish", self._on_publish)
+        client.on_message = self._guarded("on_message", self._on_message)
+        client.on_subscribe = self._guarded("on_subscribe", self._on_subscribe)
+        return client
+
+    def _guarded(self, name: str, callback: Callable[..., None],
+                 on_error: Callable[[Any], None] | None = None) -> Callable[..., None]:
+        """``callback`` for paho, such that an exception in it is logged and marks
+        the link broken instead of ending paho's network thread.
+
+        paho re-raises a callback's exception (unless ``suppress_exceptions``),
+        which ends ``loop_forever`` and with it the network thread: from then on
+        nothing is read or sent and no PUBACK comes, silently. Swallowing the
+        error instead would hide a bug that may have left the bookkeeping wrong
+        (a command never reported). So the link is marked broken: ``alive()``
+        says why, the worker hands no more commands to paho (they expire), the
+        daemon stops feeding the watchdog and systemd restarts it.
+        """
+
+        def guarded(*args: Any) -> None:
+            try:
+                callback(*args)
+            except Exception as exc:
+                why = f"paho callback {name} raised {type(exc).__name__}: {exc}"
+                log.exception("mqtt callback failed, link marked broken", callback=name)
+                if self._broken is None:
+                    self._broken = why
+                if on_error is not None:
+                    with contextlib.suppress(Exception):
+                        on_error(args[0])
+
+        return guarded
+
+    def _on_connect_error(self, client: Any) -> None:
+        """``on_connect`` failed, perhaps before taking paho's unacknowledged messages
+        back: take them now, or paho would resend them, maybe past their deadline.
+        They stay in ``_inflight`` and expire there."""
+        client.drop_out_messages()
+
+    def start(self) -> None:
+        """Connect in the background (retrying with backoff) and start the worker."""
+        if self._worker is not None:
+            return
+        self._worker = threading.Thread(target=self._run, name="octohome-mqtt", daemon=True)
+        self._worker.start()
+        log.info(
+            "mqtt connecting", host=self.config.host, port=self.config.port,
+            client_id=self.client_id, tls=bool(self.config.tls or self.config.ca_certs),
+            username=self.config.username,
+        )
+        self._client.connect_async(self.config.host, self.config.port, self.config.keepalive)
+        self._client.loop_start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Report what is still queued as expired, go ``offline``, disconnect."""
+        if self._worker is None:
+            return
+        self._stopping = True
+        self._events.put(("stop",))
+        self._worker.join(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._worker = None
+
+    def __enter__(self) -> MqttLink:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected_evt.is_set()
+
+    def alive(self) -> tuple[bool, str]:
+        """(ok, why not): can the link still do its job?
+
+        Not whether the broker is reachable (a broker outage is what the link
+        rides out by itself, and restarting the assistant would not help), but
+        whether the link's own machinery runs: paho's network thread (reads
+        PUBACKs, reconnects), the worker thread (decides what is sent, expires
+        commands) and no callback having raised. Thread-safe.
+        """
+        worker = self._worker
+        if worker is None:
+            return False, "mqtt link not started"
+        if self._broken is not None:
+            return False, f"mqtt link broken: {self._broken}"
+        if not worker.is_alive():
+            return False, "mqtt worker thread died"
+        silent = time.monotonic() - self._worker_beat
+        if silent > self.WORKER_STUCK_AFTER:
+            return False, f"mqtt worker stuck for {silent:.0f} s"
+        thread = self._client.network_thread()
+        if thread is None or not thread.is_alive():
+            return False, "mqtt: paho's network thread died"
+        return True, ""
+
+    @property
+    def unacknowledged(self) -> int:
+        """Messages handed to paho and not acknowledged yet (approximate, any thread)."""
+        return len(self._inflight)
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        """Wait until connected and (when announcing) subscribed to the inputs."""
+        end = None if timeout is None else time.monotonic() + timeout
+        if not self._connected_evt.wait(timeout):
+            return False
+        if not self.announce:
+            return True
+        left = None if end is None else max(0.0, end - time.monotonic())
+        return self._subscribed_evt.wait(left)
+
+    # -- commands --------------------------------------------------------------------
+
+    def publish_command(
+        self,
+        messages: Sequence[Message],
+        *,
+        ttl: float | None = None,
+        created: float | None = None,
+        template: Outcome | None = None,
+        report: bool = False,
+    ) -> Future[Outcome]:
+        """Queue messages as one command; the future says ``published`` or ``expired``.
+
+        ``created`` (``time.monotonic()``) is when the command began, e.g. when
+        the user stopped speaking: the time-to-live counts from there.
+        """
+        now = time.monotonic()
+        created = now if created is None else created
+        deadline = created + (self.config.command_ttl if ttl is None else ttl)
+        future: Future[Outcome] = Future()
+        tmpl = template or Outcome("published")
+        self._events.put(("cmd", _Command(messages, deadline, created, future, tmpl, report)))
+        return future
+
+    def execute(
+        self,
+        call: Call,
+        *,
+        text: str | None = None,
+        latencies_ms: Mapping[str, float] | None = None,
+        created: float | None = None,
+        ttl: float | None = None,
+    ) -> Future[Outcome]:
+        """Validate, map, queue and report one call (the daemon's main entry point).
+
+        Publishes an intent event when the outcome is known and updates the
+        retained state that Home Assistant shows. Never raises for a bad call:
+        that is the ``rejected`` outcome.
+        """
+        lat = dict(latencies_ms or {})
+        base = Outcome("published", call.function, dict(call.arguments), text,
+                       latencies_ms=lat)
+        if call.function is None:
+            return self._report_now(_replace(base, status="not_a_command", arguments={}))
+        if self.catalog is None:
+            return self._report_now(_replace(base, status="rejected", reason="no catalog"))
+        try:
+            messages = build_messages(self.catalog, call)
+        except ValueError as exc:
+            log.warning("command rejected", function=call.function, reason=str(exc))
+            return self._report_now(_replace(base, status="rejected", reason=str(exc)))
+        return self.publish_command(
+            messages, ttl=ttl, created=created,
+            template=_replace(base, messages=tuple(messages)), report=True,
+        )
+
+    def _report_now(self, outcome: Outcome) -> Future[Outcome]:
+        future: Future[Outcome] = Future()
+        self._events.put(("report", outcome, future))
+        return future
+
+    def report(self, outcome: Outcome) -> Future[Outcome]:
+        """Report an outcome decided before any call existed (e.g. the daemon drops
+        an utterance past its time-to-live before the model runs on it): intent
+        event and retained state, as ``execute`` would; nothing is published."""
+        return self._report_now(outcome)
+
+    # -- events and state ------------------------------------------------------------
+
+    def publish_transcript(self, text: str, source: str = "mic") -> None:
+        """Publish what was heard (``octohome/<site>/transcript``) and update the state."""
+        self._events.put(("transcript", text, source))
+
+    def set_mute(self, muted: bool) -> None:
+        """Mute or unmute from the assistant's side (a hardware button); publishes the state."""
+        self._events.put(("mute", muted))
+
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    def publish_discovery(self) -> None:
+        """(Re-)announce the assistant to Home Assistant."""
+        self._events.put(("discovery",))
+
+    def publish(self, message: Message) -> None:
+        """Publish something that is not a command (held, not expired, while offline)."""
+        self._events.put(("aux", message))
+
+    # -- inputs ----------------------------------------------------------------------
+
+    def on_input(self, handler: Callable[[InputEvent], None]) -> None:
+        """Call ``handler(event)`` for each valid say/listen/mute message.
+
+        It runs on paho's network thread: keep it short (hand over to a queue).
+        """
+        self._input_handlers.append(handler)
+
+    def input_queue(
+        self, loop: asyncio.AbstractEventLoop | None = None, maxsize: int = 100
+    ) -> asyncio.Queue[InputEvent]:
+        """An asyncio queue of input events, fed thread-safely (call within the loop)."""
+        loop = loop or asyncio.get_running_loop()
+        q: asyncio.Queue[InputEvent] = asyncio.Queue(maxsize)
+
+        def put(ev: InputEvent) -> None:
+            try:
+                q.put_nowait(ev)
+            except asyncio.QueueFull:
+                log.warning("input queue full, event dropped", kind=ev.kind)
+
+        def hand_over(ev: InputEvent) -> None:
+            loop.call_soon_threadsafe(put, ev)
+
+        self.on_input(hand_over)
+        return q
+
+    # -- paho callbacks (network thread) ---------------------------------------------
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any,
+                    properties: Any) -> None:
+        if reason.is_failure:
+            hint = ""
+            if str(reason) in ("Not authorized", "Bad user name or password"):
+                hint = " (check [mqtt] username and password)"
+            self.last_error = f"broker refused the connection: {reason}{hint}"
+            log.error("mqtt connection refused", host=self.config.host,
+                      port=self.config.port, reason=str(reason), hint=hint.strip(" ()") or None)
+            return
+        # Take back what paho would resend by itself: the worker decides,
+        # because some of it may have outlived its time-to-live.
+        dropped = [m.mid for m in client.drop_out_messages()]
+        if self.announce:
+            topics = [(t, 1) for t in (self.topics.say, self.topics.listen, self.topics.mute)]
+            if self.config.discovery:
+                topics.append((f"{self.config.discovery_prefix}/status", 1))
+            self._subscribed_evt.clear()
+            self._subscribe_mid = client.subscribe(topics)[1]
+        self.last_error = None
+        self._events.put(("connected", dropped))
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any,
+                      properties: Any) -> None:
+        if mid == self._subscribe_mid:
+            if any(r.is_failure for r in reasons):
+                log.error("broker refused the input subscriptions",
+                          reasons=[str(r) for r in reasons])
+            self._subscribed_evt.set()
+
+    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
+        err = getattr(client, "connect_error", None) or "unknown error"
+        self.last_error = f"cannot connect to {self.config.host}:{self.config.port}: {err}"
+        log.warning("mqtt connect failed, retrying", host=self.config.host,
+                    port=self.config.port, error=err)
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any,
+                       properties: Any) -> None:
+        if not self._stopping:
+            log.warning("mqtt disconnected, reconnecting", reason=str(reason))
+        self._events.put(("disconnected",))
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any,
+                    properties: Any) -> None:
+        self._events.put(("puback", mid, time.monotonic()))
+
+    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        topic = msg.topic
+        if self.config.discovery and topic == f"{self.config.discovery_prefix}/status":
+            if msg.payload == b"online":
+                log.info("home assistant is online, re-sending discovery")
+                self._events.put(("discovery",))
+            return
+        event = self._parse_input(topic, bytes(msg.payload))
+        if event is None:
+            return
+        if event.kind == "mute":
+            self._events.put(("mute", event.value == "on"))
+        for handler in list(self._input_handlers):
+            try:
+                handler(event)
+            except Exception:
+                log.exception("input handler failed", kind=event.kind)
+
+    def _parse_input(self, topic: str, payload: bytes) -> InputEvent | None:
+        """Validate an input message; anything odd is ignored with a log line."""
+        kind = {self.topics.say: "say", self.topics.listen: "listen",
+                self.topics.mute: "mute"}.get(topic)
+        if kind is None:
+            return None
+        if len(payload) > self.config.max_input_bytes:
+            log.warning("input ignored: too large", topic=topic, size=len(payload),
+                        limit=self.config.max_input_bytes)
+            return None
+        try:
+            text = payload.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            log.warning("input ignored: not UTF-8", topic=topic, size=len(payload))
+            return None
+        if kind == "say":
+            if text.startswith("{"):
+                try:
+                    data = json.loads(text)
+                except ValueError:
+                    data = None
+                if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+                    log.warning("input ignored: JSON without a text string", topic=topic)
+                    return None
+                text = data["text"].strip()
+            if not text or any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in text):
+                log.warning("input ignored: empty or control characters", topic=topic,
+                            size=len(payload))
+                return None
+            return InputEvent("say", text)
+        word = text.lower()
+        if kind == "mute":
+            if word in ("on", "true", "1", "mute", "muted"):
+                return InputEvent("mute", "on")
+            if word in ("off", "false", "0", "unmute", "unmuted"):
+                return InputEvent("mute", "off")
+        elif word in ("", "press", "start", "on"):
+            return InputEvent("listen", "start")
+        elif word in ("stop", "off"):
+            return InputEvent("listen", "stop")
+        log.warning("input ignored: unknown value", topic=topic, value=text[:40])
+        return None
+
+    # -- worker ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self._worker_beat = time.monotonic()
+            timeout = self._next_timeout()
+            try:
+                event = self._events.get(timeout=timeout)
+            except queue.Empty:
+                event = None
+            try:
+                if event is not None and event[0] == "stop":
+                    self._shutdown()
+                    return
+                if event is not None:
+                    self._handle(event)
+                self._expire(time.monotonic())
+            except Exception:
+                log.exception("mqtt worker error")
+
+    def _next_timeout(self) -> float:
+        """Wake at the next deadline (queued or in flight), at least every 0.5 s."""
+        deadlines = [item.cmd.deadline for item in self._pending]
+        deadlines += [item.cmd.deadline for item in self._inflight.values()
+                      if not item.cmd.done]
+        if not deadlines:
+            return 0.5
+        return min(0.5, max(0.001, min(deadlines) - time.monotonic()))
+
+    def _handle(self, event: tuple[Any, ...]) -> None:
+        kind = event[0]
+        if kind == "cmd":
+            self._enqueue(event[1])
+        elif kind == "puback":
+            self._acked(event[1], event[2])
+        elif kind == "connected":
+            self._reconnected(event[1])
+        elif kind == "disconnected":
+            self._connected = False
+            self._connected_evt.clear()
+        elif kind == "report":
+            self._report(event[1])
+            event[2].set_result(event[1])
+        elif kind == "transcript":
+            text, source = event[1], event[2]
+            self._send_aux(Message(self.topics.transcript,
+                                   _json({"text": text, "source": source, "time": _now_iso()}),
+                                   qos=0))
+            self._state["transcript"] = text[:250]
+            self._send_state()
+        elif kind == "mute":
+            self._muted = bool(event[1])
+            self._send_aux(Message(self.topics.mute_state, b"ON" if self._muted else b"OFF",
+                                   qos=1, retain=True))
+        elif kind == "discovery":
+            if self.config.discovery and self.announce:
+                self._send_aux(self.discovery_message())
+        elif kind == "aux":
+            self._send_aux(event[1])
+
+    def _enqueue(self, cmd: _Command) -> None:
+        if not cmd.messages:
+            self._finish(cmd, "published")
+            return
+        for message in cmd.messages:
+            self._seq += 1
+            self._pending.append(_Item(self._seq, cmd, message))
+        while len(self._pending) > self.config.queue_size:
+            oldest = self._pending[0].cmd
+            self._finish(oldest, "expired", reason="queue full")
+            self._pending = deque(i for i in self._pending if i.cmd is not oldest)
+        self._flush()
+
+    def _flush(self) -> None:
+        if not self.alive()[0]:
+            # A broken link sends nothing more: what waits expires at its deadline.
+            return
+        while self._pending and self._connected:
+            item = self._pending.popleft()
+            cmd = item.cmd
+            if cmd.done:
+                continue
+            now = time.monotonic()
+            if now > cmd.deadline:
+                reason = "time-to-live passed before sending"
+                if cmd.first_sent is not None:
+                    # QoS 1 cannot tell whether the broker got it before the link broke.
+                    reason = ("sent but not acknowledged before the connection dropped;"
+                              " not resent past its time-to-live (it may have arrived)")
+                self._finish(cmd, "expired", reason=reason)
+                continue
+            if not self._client.is_connected():
+                # Connection lost (or re-opening, CONNACK not yet in) and its
+                # event not processed yet: anything sent now could go out twice.
+                self._pending.appendleft(item)
+                self._connected = False
+                return
+            m = item.message
+            info = self._client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain)
+            cmd.first_sent = cmd.first_sent or now
+            cmd.last_sent = now
+            if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN and m.qos == 0:
+                # QoS 0 is not kept by paho; keep it ourselves until the next connect.
+                self._pending.appendleft(item)
+                self._connected = False
+                return
+            # QoS 1/2 stays in paho's store even without connection; the next
+            # on_connect hands it back through drop_out_messages.
+            self._inflight[info.mid] = item
+
+    def _acked(self, mid: int, when: float) -> None:
+        item = self._inflight.pop(mid, None)
+        if item is None:
+            return
+        cmd = item.cmd
+        cmd.acked += 1
+        if cmd.acked == len(cmd.messages) and not cmd.done:
+            self._finish(cmd, "published", acked_at=when)
+
+    def _reconnected(self, dropped: list[int]) -> None:
+        back = [self._inflight.pop(mid) for mid in dropped if mid in self._inflight]
+        if back:
+            self._pending.extendleft(reversed(back))
+            self._pending = deque(sorted(self._pending, key=lambda i: i.seq))
+        self._connected = True
+        self._connected_evt.set()
+        log.info("mqtt connected", host=self.config.host, port=self.config.port,
+                 queued=len(self._pending), resent=len(back))
+        if self.announce:
+            self._client.publish(self.topics.availability, b"online", qos=1, retain=True)
+        self._flush()
+        if self.announce:
+            self._send_aux(Message(self.topics.mute_state, b"ON" if self._muted else b"OFF",
+                                   qos=1, retain=True))
+            if self.config.discovery:
+                self._send_aux(self.discovery_message())
+        while self._held and self._connected:
+            m = self._held.popleft()
+            self._client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain)
+
+    def _expire(self, now: float) -> None:
+        """Report every command past its deadline ``expired``: those still in our
+        queue, and those handed to paho but not acknowledged (paho's copy is
+        removed, so that it is never sent after the deadline)."""
+        for mid, item in list(self._inflight.items()):
+            cmd = item.cmd
+            if now <= cmd.deadline or mid not in self._inflight:
+                continue
+            # discard() False: paho has just handled its PUBACK, or on_connect took
+            # it back; that event is queued for us and settles it (published, or
+            # expired by _flush). SETTLE_S is the backstop for "exactly one fate".
+            if self._client.discard(mid) or now > cmd.deadline + self.SETTLE_S:
+                del self._inflight[mid]
+                if not cmd.done:
+                    self._finish(cmd, "expired", reason=(
+                        "sent but not acknowledged within its time-to-live; never resent"
+                        " (it may have arrived)"))
+        if not self._pending:
+            return
+        broken = self.alive()
+        for item in list(self._pending):
+            if not item.cmd.done and now > item.cmd.deadline:
+                self._finish(item.cmd, "expired", reason=(
+                    "broker unreachable for the whole time-to-live" if broken[0]
+                    else f"not sent: {broken[1]}"))
+        if any(i.cmd.done for i in self._pending):
+            self._pending = deque(i for i in self._pending if not i.cmd.done)
+
+    def _finish(self, cmd: _Command, status: Status, *, reason: str | None = None,
+                acked_at: float | None = None) -> None:
+        cmd.done = True
+        if status == "expired":
+            # Its other messages (a command may have several) must not go out later.
+            for mid, item in list(self._inflight.items()):
+                if item.cmd is cmd:
+                    self._client.discard(mid)
+                    del self._inflight[mid]
+        lat = dict(cmd.template.latencies_ms)
+        if cmd.first_sent is not None:
+            lat["queue"] = (cmd.first_sent - cmd.submitted) * 1000
+        if acked_at is not None:
+            lat["mqtt"] = (acked_at - cmd.submitted) * 1000
+            lat["total"] = (acked_at - cmd.created) * 1000
+        outcome = _replace(
+            cmd.template, status=status, reason=reason, latencies_ms=lat,
+            deadline=cmd.deadline, sent_at=cmd.last_sent,
+        )
+        if status == "expired":
+            log.warning("command expired, not executed", function=outcome.function,
+                        arguments=dict(outcome.arguments), reason=reason,
+                        waited_s=round(time.monotonic() - cmd.created, 3))
+        if cmd.report:
+            self._report(outcome)
+        if not cmd.future.done():
+            cmd.future.set_result(outcome)
+
+    def _report(self, outcome: Outcome) -> None:
+        self._send_aux(Message(self.topics.intent, _json(outcome.event()), qos=0))
+        if outcome.function is None:
+            command = "none"
+        else:
+            args = ", ".join(f"{k}={v}" for k, v in outcome.arguments.items())
+            command = f"{outcome.function}({args})"
+        self._state.update(command=command[:250], status=outcome.status)
+        self._send_state()
+
+    def _send_state(self) -> None:
+        self._send_aux(Message(self.topics.state, _json(self._state), qos=1, retain=True))
+
+    def _send_aux(self, m: Message) -> None:
+        if self._connected:
+            self._client.publish(m.topic, m.payload, qos=m.qos, retain=m.retain)
+        else:
+            self._held.append(m)
+
+    def _shutdown(self) -> None:
+        for item in list(self._pending):
+            if not item.cmd.done:
+                self._finish(item.cmd, "expired", reason="assistant stopped")
+        self._pending.clear()
+        for item in list(self._inflight.values()):
+            if not item.cmd.done:
+                self._finish(item.cmd, "expired", reason=(
+                    "assistant stopped before the broker acknowledged it (it may have"
+                    " arrived)"))
+        self._inflight.clear()
+        if self._connected and self.announce:
+            info = self._client.publish(self.topics.availability, b"offline", qos=1,
+                                        retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(1.0)
+
+    # -- Home Assistant discovery ----------------------------------------------------
+
+    def discovery_message(self) -> Message:
+        """Device-based discovery (``<prefix>/device/<id>/config``), retained."""
+        prefix = self.config.discovery_prefix
+        return Message(f"{prefix}/device/{self.device_id}/config",
+                       _json(discovery_payload(self.device_id, self.site, self.topics)),
+                       qos=1, retain=True)
+
+
+def discovery_payload(device_id: str, site: str, topics: Topics) -> dict[str, Any]:
+    """The Home Assistant device-discovery document of the assistant."""
+
+    def uid(name: str) -> str:
+        return f"{device_id}_{name}"
+
+    def sensor(name: str, key: str, icon: str) -> dict[str, Any]:
+        return {
+            "p": "sensor", "name": name, "unique_id": uid(key), "icon": icon,
+            "state_topic": topics.state, "value_template": f"{{{{ value_json.{key} }}}}",
+        }
+
+    return {
+        "dev": {
+            "ids": [device_id],
+            "name": f"octohome {site}",
+            "mf": "octohome",
+            "mdl": "offline voice assistant",
+            "sw": __version__,
+        },
+        "o": {"name": "octohome", "sw": __version__},
+        "cmps": {
+            uid("transcript"): sensor("Last transcript", "transcript", "mdi:microphone-message"),
+            uid("command"): sensor("Last command", "command", "mdi:home-lightning-bolt"),
+            uid("status"): sensor("Status", "status", "mdi:check-network"),
+            uid("mute"): {
+                "p": "switch", "name": "Mute", "unique_id": uid("mute"),
+                "icon": "mdi:microphone-off", "command_topic": topics.mute,
+                "state_topic": topics.mute_state, "payload_on": "ON", "payload_off": "OFF",
+                "retain": True,
+            },
+            uid("listen"): {
+                "p": "button", "name": "Listen", "unique_id": uid("listen"),
+                "icon": "mdi:microphone", "command_topic": topics.listen,
+                "payload_press": "PRESS",
+            },
+        },
+        "availability_topic": topics.availability,
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "qos": 1,
+    }
+
+
+def _replace(outcome: Outcome, **changes: Any) -> Outcome:
+    from dataclasses import replace
+
+    return replace(outcome, **changes)

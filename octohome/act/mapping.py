@@ -1,0 +1,330 @@
+"""Command mapping: from a validated call to the MQTT messages that carry it out.
+
+Each device (and scene) in ``devices/`` has an ``mqtt`` table saying where its
+commands go and in which convention. Two conventions come built in as presets,
+so a device usually needs only a style and a topic:
+
+* ``zigbee2mqtt``: JSON to ``<topic>/set`` (``{"state": "ON"}``,
+  ``{"brightness": 127}``, ``{"color": {"r": 255, ...}}``, ``{"position": 50}``,
+  ``{"state": "LOCK"}``, ``{"occupied_heating_setpoint": 21}``,
+  ``{"system_mode": "heat"}``, ``{"fan_mode": "low"}``);
+* ``homeassistant``: what Home Assistant itself would publish to an MQTT entity
+  (JSON-schema light on ``command_topic``; plain ``ON``/``OFF`` switch; cover
+  ``OPEN``/``CLOSE`` and ``set_position_topic``; climate
+  ``temperature_command_topic`` / ``mode_command_topic``; fan ``ON``/``OFF`` and
+  ``percentage_command_topic`` / ``preset_mode_command_topic``; lock; scene).
+
+Anything else, or any deviation, is written as data in the device's
+``commands`` table: topic, payload template and value transforms per function.
+The presets are expressed in exactly the same model (:class:`CommandSpec`), so
+there is one rendering path to trust.
+
+Safety: a payload template can only reference *argument names* of the function,
+and it is filled with the arguments after ``Catalog.validate_call`` (then
+transformed by data from the catalog). Topics never contain argument values.
+Nothing the user said is ever copied into a topic or a payload.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import JsonValue
+
+from octohome.core.targets import (
+    CommandSpec,
+    MappingError,
+    MqttTarget,
+    number_text,
+)
+
+if TYPE_CHECKING:
+    from octohome.core.calls import Call
+    from octohome.core.catalog import Catalog
+
+_PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+"""``{name}`` in a payload template: replaced by the (transformed) argument."""
+
+@dataclass(frozen=True)
+class Message:
+    """One MQTT publication, ready for the client."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    """Commands go at QoS 1: the broker acknowledges, the client resends until it does."""
+
+    retain: bool = False
+    """Commands are never retained: a restarted device must not replay an old command."""
+
+
+# -- presets -------------------------------------------------------------------------
+
+COLORS_RGB: dict[str, tuple[int, int, int]] = {
+    "red": (255, 0, 0),
+    "orange": (255, 165, 0),
+    "yellow": (255, 255, 0),
+    "green": (0, 255, 0),
+    "blue": (0, 0, 255),
+    "purple": (128, 0, 128),
+    "pink": (255, 192, 203),
+    "white": (255, 255, 255),
+}
+"""Colour names of the demo home (the light.set_color enum) as sRGB."""
+
+
+def _rgb_to_xy(rgb: tuple[int, int, int]) -> tuple[float, float]:
+    """CIE 1931 xy of an sRGB colour (what zigbee bulbs take as ``color.x/y``)."""
+
+    def lin(c: int) -> float:
+        v = c / 255
+        return ((v + 0.055) / 1.055) ** 2.4 if v > 0.04045 else v / 12.92
+
+    r, g, b = (lin(c) for c in rgb)
+    x = r * 0.4124 + g * 0.3576 + b * 0.1805
+    y = r * 0.2126 + g * 0.7152 + b * 0.0722
+    z = r * 0.0193 + g * 0.1192 + b * 0.9505
+    total = x + y + z
+    return (round(x / total, 4), round(y / total, 4)) if total else (0.3127, 0.329)
+
+
+def color_value(name: str, mode: str, style: str) -> dict[str, JsonValue]:
+    """The ``color`` object for a colour name in a colour mode and convention."""
+    rgb = COLORS_RGB[name]
+    if mode == "rgb":
+        return {"r": rgb[0], "g": rgb[1], "b": rgb[2]}
+    if mode == "hs":
+        h, s, _ = colorsys.rgb_to_hsv(*(c / 255 for c in rgb))
+        hue, sat = round(h * 360), round(s * 100)
+        return {"hue": hue, "saturation": sat} if style == "zigbee2mqtt" else {"h": hue, "s": sat}
+    x, y = _rgb_to_xy(rgb)
+    return {"x": x, "y": y}
+
+
+def _percent(top: int) -> dict[str, Any]:
+    return {"input": (0, 100), "output": (0, top), "digits": 0}
+
+
+_Raw = dict[str, Any]
+_PRESETS: dict[str, dict[str, tuple[_Raw, ...]]] = {
+    "zigbee2mqtt": {
+        "light.turn_on": ({"payload": {"state": "ON"}},),
+        "light.turn_off": ({"payload": {"state": "OFF"}},),
+        "light.set_brightness": ({"payload": {"brightness": "{brightness}"}, "_bright": 254},),
+        "light.set_color": ({"payload": {"color": "{color}"}, "_color": True},),
+        "switch.turn_on": ({"payload": {"state": "ON"}},),
+        "switch.turn_off": ({"payload": {"state": "OFF"}},),
+        "cover.open": ({"payload": {"state": "OPEN"}},),
+        "cover.close": ({"payload": {"state": "CLOSE"}},),
+        "cover.set_position": ({"payload": {"position": "{position}"}},),
+        "climate.set_temperature": (
+            {"payload": {"occupied_heating_setpoint": "{temperature}"}},
+        ),
+        "climate.set_mode": ({"payload": {"system_mode": "{mode}"}},),
+        "lock.lock": ({"payload": {"state": "LOCK"}},),
+        "lock.unlock": ({"payload": {"state": "UNLOCK"}},),
+        "fan.turn_on": ({"payload": {"fan_mode": "on"}},),
+        "fan.turn_off": ({"payload": {"fan_mode": "off"}},),
+        "fan.set_speed": ({"payload": {"fan_mode": "{speed}"}},),
+    },
+    "homeassistant": {
+        "light.turn_on": ({"topic": "@command_topic", "payload": {"state": "ON"}},),
+        "light.turn_off": ({"topic": "@command_topic", "payload": {"state": "OFF"}},),
+        "light.set_brightness": (
+            {
+                "topic": "@command_topic",
+                "payload": {"state": "ON", "brightness": "{brightness}"},
+                "_bright": 255,
+            },
+        ),
+        "light.set_color": (
+            {
+                "topic": "@command_topic",
+                "payload": {"state": "ON", "color": "{color}"},
+                "_color": True,
+            },
+        ),
+        "switch.turn_on": ({"topic": "@command_topic", "payload": "ON", "format": "text"},),
+        "switch.turn_off": ({"topic": "@command_topic", "payload": "OFF", "format": "text"},),
+        "cover.open": ({"topic": "@command_topic", "payload": "OPEN", "format": "text"},),
+        "cover.close": ({"topic": "@command_topic", "payload": "CLOSE", "format": "text"},),
+        "cover.set_position": (
+            {"topic": "@set_position_topic", "payload": "{position}", "format": "text"},
+        ),
+        "climate.set_temperature": (
+            {"topic": "@temperature_command_topic", "payload": "{temperature}", "format": "text"},
+        ),
+        "climate.set_mode": (
+            {"topic": "@mode_command_topic", "payload": "{mode}", "format": "text"},
+        ),
+        "lock.lock": ({"topic": "@command_topic", "payload": "LOCK", "format": "text"},),
+        "lock.unlock": ({"topic": "@command_topic", "payload": "UNLOCK", "format": "text"},),
+        "fan.turn_on": ({"topic": "@command_topic", "payload": "ON", "format": "text"},),
+        "fan.turn_off": ({"topic": "@command_topic", "payload": "OFF", "format": "text"},),
+        "fan.set_speed": (
+            {
+                "topic": "@percentage_command_topic",
+                "payload": "{speed}",
+                "format": "text",
+                "transforms": {"speed": {"map": {"low": 33, "medium": 67, "high": 100}}},
+            },
+        ),
+        "scene.activate": ({"topic": "@command_topic", "payload": "ON", "format": "text"},),
+    },
+}
+"""Built-in mappings per style and function (keys starting with ``_`` are filled per device)."""
+
+
+def specs_of(target: MqttTarget, function: str) -> tuple[tuple[CommandSpec, ...], bool]:
+    """The message specs of a function and whether they come from a preset."""
+    if function in target.commands:
+        own = target.commands[function]
+        return (own if isinstance(own, tuple) else (own,)), False
+    preset = _PRESETS.get(target.style, {}).get(function)
+    if preset is None:
+        return (), False
+    return tuple(_preset_spec(target, function, raw) for raw in preset), True
+
+
+def _preset_spec(target: MqttTarget, function: str, raw: _Raw) -> CommandSpec:
+    data = {k: v for k, v in raw.items() if not k.startswith("_")}
+    transforms = dict(data.pop("transforms", {}))
+    if "_bright" in raw:
+        transforms["brightness"] = _percent(target.brightness_scale or raw["_bright"])
+    if raw.get("_color"):
+        transforms["color"] = {
+            "map": {n: color_value(n, target.color_mode, target.style) for n in COLORS_RGB}
+        }
+    # Device-level transforms override the preset's own (mode names, inverted covers).
+    transforms.update({k: v.model_dump(exclude_none=True) for k, v in target.transforms.items()})
+    return CommandSpec.model_validate({**data, "transforms": transforms})
+
+
+# -- rendering -----------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number_text(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _fill(template: Any, values: Mapping[str, Any]) -> Any:
+    """Replace placeholders in a JSON template; unknown names are a mapping error."""
+    if isinstance(template, dict):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values) for v in template]
+    if not isinstance(template, str):
+        return template
+    whole = _PLACEHOLDER.fullmatch(template)
+    if whole:
+        name = whole.group(1)
+        if name not in values:
+            raise MappingError(f"payload placeholder {{{name}}} is not an argument")
+        return values[name]
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) not in values:
+            raise MappingError(f"payload placeholder {{{m.group(1)}}} is not an argument")
+        return _text(values[m.group(1)])
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+def render(target: MqttTarget, spec: CommandSpec, arguments: Mapping[str, Any], *,
+           preset: bool = False) -> Message:
+    """One message from one spec and validated arguments."""
+    transforms = dict(spec.transforms) if preset else {**target.transforms, **spec.transforms}
+    values = {
+        name: (transforms[name].apply(name, v) if name in transforms else v)
+        for name, v in arguments.items()
+    }
+    filled = _fill(spec.payload, values)
+    if spec.format == "json":
+        payload = json.dumps(filled, separators=(",", ":"), ensure_ascii=False).encode()
+    else:
+        payload = _text(filled).encode()
+    return Message(target.resolve_topic(spec.topic), payload, spec.qos, spec.retain)
+
+
+def target_of(catalog: Catalog, function: str, arguments: Mapping[str, Any]) -> MqttTarget:
+    """The mqtt table that a (validated) call goes to: its device's, or its scene's."""
+    if "device" in arguments:
+        target = catalog.device_by_id[arguments["device"]].mqtt
+        owner = f"device {arguments['device']!r}"
+    elif "scene" in arguments:
+        scene = next(s for s in catalog.scenes if s.id == arguments["scene"])
+        target, owner = scene.mqtt, f"scene {scene.id!r}"
+    else:
+        raise MappingError(f"{function}: no device or scene to send to")
+    if target is None:
+        raise MappingError(f"{owner} has no mqtt table; {function} is only reported")
+    return target
+
+
+def build_messages(catalog: Catalog, call: Call) -> list[Message]:
+    """The messages that carry out a call; [] for "not a command".
+
+    The arguments are validated again here (``Catalog.validate_call``): this is
+    the last gate before the broker, so it does not trust its caller. Raises
+    ``ValueError`` (``MappingError`` when the catalog has no mapping for it).
+    """
+    if call.function is None:
+        return []
+    arguments = catalog.validate_call(call.function, dict(call.arguments))
+    target = target_of(catalog, call.function, arguments)
+    specs, preset = specs_of(target, call.function)
+    if not specs:
+        raise MappingError(
+            f"{call.function}: no mapping in the {target.style} mqtt table"
+            f" (add commands.\"{call.function}\")"
+        )
+    return [render(target, spec, arguments, preset=preset) for spec in specs]
+
+
+def _all_calls(catalog: Catalog) -> Iterator[tuple[str, dict[str, Any]]]:
+    from itertools import product
+
+    from octohome.core.catalog import arg_values
+
+    for function in catalog.function_names:
+        sig = catalog.signature(function)
+        choices: list[list[tuple[str, Any]]] = []
+        if sig.device_ids:
+            choices.append([("device", d) for d in sig.device_ids])
+        for arg in sig.args:
+            vals = arg_values(arg, sig.scene_ids)
+            typed = [v if arg.kind in ("enum", "scene") else float(v) for v in vals]
+            choices.append([(arg.name, v) for v in typed])
+        for combo in product(*choices):
+            yield function, dict(combo)
+
+
+def check_mapping(catalog: Catalog) -> list[str]:
+    """Render every allowed call once; return the problems (empty: all map).
+
+    The argument ranges are finite, so this proves that no validated call can
+    fail to map at runtime. Calls to devices without an ``mqtt`` table are
+    skipped: they are deliberately report-only.
+    """
+    from octohome.core.calls import Call
+
+    problems: set[str] = set()
+    for function, arguments in _all_calls(catalog):
+        try:
+            build_messages(catalog, Call(function, arguments))
+        except MappingError as exc:
+            if "has no mqtt table" not in str(exc):
+                owner = arguments.get("device") or arguments.get("scene")
+                problems.add(f"{function} {owner}: {exc}")
+        except ValueError as exc:
+            problems.add(f"{function}: {exc}")
+    return sorted(problems)

@@ -1,0 +1,1 @@
+"""Benchmarks: model, speech to text, MQTT. The runtime never imports them."""

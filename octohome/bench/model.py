@@ -1,0 +1,183 @@
+"""``octohome bench``: latency, memory and context size, measured (never asserted in tests).
+
+``bench model`` runs a fixed set of demo-home utterances through the parser and
+then drives the same model the conventional way -- every function described
+in the prompt, the call generated as text -- so the two can be compared in
+one run: prompt tokens per call and latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import resource
+import statistics
+import sys
+import time
+from typing import Any
+
+from octohome.core.catalog import Catalog, arg_values
+
+FIXED_SET = [
+    "turn on the kitchen lights",
+    "switch off the porch light",
+    "set the floor lamp to 40 percent",
+    "dim the bedroom light to twenty",
+    "make the hall light blue",
+    "turn on the coffee machine",
+    "christmas tree off",
+    "open the garage door",
+    "close the bedroom blinds",
+    "living room blinds halfway",
+    "set the heating to 21",
+    "switch the thermostat to cool",
+    "lock the front door",
+    "unlock the back door",
+    "desk fan on",
+    "bedroom fan on high",
+    "pause the TV",
+    "play the kitchen radio",
+    "set the TV volume to 30",
+    "movie night",
+    "what's the weather like",
+    "turn on the sauna",
+    "tell me a joke",
+    "good night",
+]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, round(q * (len(s) - 1))))
+    return s[k]
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def conventional_prompt(catalog: Catalog, query: str) -> str:
+    """A tool-calling prompt: every function with its arguments, then the query."""
+    lines = ["You control a smart home. Call exactly one of these functions, or none:", ""]
+    for name in catalog.function_names:
+        sig = catalog.signature(name)
+        fn = catalog.functions[name]
+        params = []
+        if sig.device_ids:
+            params.append(f"device: one of {', '.join(sig.device_ids)}")
+        for arg in fn.args:
+            if arg.kind in ("enum", "scene"):
+                params.append(f"{arg.name}: one of {', '.join(arg_values(arg, sig.scene_ids))}")
+            else:
+                params.append(f"{arg.name}: {arg.kind} from {arg.min:g} to {arg.max:g}")
+        lines.append(f"- {name}({'; '.join(params)}): {fn.description}")
+    lines += [
+        "",
+        'Answer as JSON {"function": ..., "arguments": {...}}.',
+        "",
+        f"Query: {query}",
+        "Response:",
+    ]
+    return "\n".join(lines)
+
+
+def bench_model(args: argparse.Namespace) -> dict[str, Any]:
+    from octohome.cli.parse import open_parser
+
+    t0 = time.perf_counter()
+    parser = open_parser(args)
+    load_s = time.perf_counter() - t0
+    parser.warm_up()
+    lat: list[float] = []
+    per_call_tokens: list[int] = []
+    for _ in range(args.rounds):
+        for text in FIXED_SET:
+            t = time.perf_counter()
+            parser.parse(text)
+            lat.append((time.perf_counter() - t) * 1000)
+            per_call_tokens.append(len(parser.encoder.query_ids(text)) + len(parser.encoder.suffix))
+    prompt_tokens = statistics.mean(len(parser.encoder.prompt(t)) for t in FIXED_SET)
+    rss_parser = _rss_mb()
+    result: dict[str, Any] = {
+        "model": str(parser.path),
+        "load_seconds": round(load_s, 2),
+        "utterances": len(lat),
+        "parse_ms_p50": round(_percentile(lat, 0.5), 1),
+        "parse_ms_p95": round(_percentile(lat, 0.95), 1),
+        "prompt_tokens_per_call": round(prompt_tokens, 1),
+        "tokens_evaluated_per_call": round(statistics.mean(per_call_tokens), 1),
+        "peak_rss_mb": round(rss_parser, 0),
+    }
+    if args.conventional_n <= 0:
+        return result
+    # The conventional way: same model file and threads, a context big enough
+    # for the function descriptions (they do not fit the parser's 512 tokens).
+    import llama_cpp
+
+    llm = llama_cpp.Llama(
+        model_path=str(parser.path), n_ctx=2048, n_batch=512, n_threads=args.threads,
+        n_threads_batch=args.threads, verbose=False,
+    )
+    conv_lat: list[float] = []
+    conv_tokens: list[int] = []
+    for text in FIXED_SET[: args.conventional_n]:
+        ids = llm.tokenize(conventional_prompt(parser.catalog, text).encode(), add_bos=True)
+        conv_tokens.append(len(ids))
+        llm.reset()
+        t = time.perf_counter()
+        llm.eval(ids)
+        for _ in range(args.gen_tokens):  # a JSON call is ~25 tokens
+            tok = llm.sample(temp=0.0)
+            llm.eval([tok])
+        conv_lat.append((time.perf_counter() - t) * 1000)
+    result["conventional_prompt_tokens"] = round(statistics.mean(conv_tokens), 1)
+    result["conventional_ms_p50"] = round(_percentile(conv_lat, 0.5), 1)
+    result["conventional_generated_tokens"] = args.gen_tokens
+    result["context_ratio"] = round(
+        result["prompt_tokens_per_call"] / result["conventional_prompt_tokens"], 3
+    )
+    result["latency_ratio"] = round(result["parse_ms_p50"] / result["conventional_ms_p50"], 3)
+    return result
+
+
+_EXTERNAL = {"stt": "octohome.bench.stt", "mqtt": "octohome.bench.mqtt"}
+
+
+def add_cli(p: argparse.ArgumentParser) -> None:
+    from octohome.cli.parse import add_model_args
+
+    sub = p.add_subparsers(dest="bench_cmd", metavar="WHAT", required=True)
+    m = sub.add_parser("model", help="parser latency, RSS, and the conventional-prompt comparison")
+    add_model_args(m)
+    m.add_argument("--rounds", type=int, default=3, help="passes over the fixed set")
+    m.add_argument(
+        "--conventional-n", type=int, default=6,
+        help="utterances run the conventional way (slow; 0 skips the comparison)",
+    )
+    m.add_argument(
+        "--gen-tokens", type=int, default=25, help="tokens generated per conventional call"
+    )
+    m.add_argument("--threads", type=int, default=2, help="threads for the conventional run")
+    m.add_argument("--json", action="store_true")
+    for name, module_name in _EXTERNAL.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        sp = sub.add_parser(name, help=f"{name} benchmark")
+        module.add_bench_args(sp)
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    if args.bench_cmd in _EXTERNAL:
+        module = importlib.import_module(_EXTERNAL[args.bench_cmd])
+        return int(module.run_bench(args) or 0)
+    result = bench_model(args)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for k, v in result.items():
+            print(f"{k:32} {v}")
+    sys.stdout.flush()
+    return 0

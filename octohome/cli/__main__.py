@@ -1,0 +1,7 @@
+"""``python -m octohome.cli``: the same as the ``octohome`` command."""
+
+import sys
+
+from octohome.cli import main
+
+sys.exit(main())

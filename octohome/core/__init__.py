@@ -1,0 +1,1 @@
+"""The plain things every stage shares: calls, the catalog, the configuration."""

@@ -1,0 +1,347 @@
+"""The device catalog: what the home has and what each device can do.
+
+The catalog lives in ``devices/`` as data (three TOML files) so a household can
+describe its own home without touching code. Everything the model learns and
+everything the runtime validates is derived from it: the function table
+(function -> functional token index), the argument signatures, and a
+fingerprint that ties a trained model to the catalog it was trained for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from octohome.core.targets import MqttTarget  # the typed per-device mqtt table
+
+DEFAULT_CATALOG_DIR = Path(__file__).resolve().parents[2] / "devices"
+"""The shipped demo home (``devices/`` at the project root)."""
+
+FUNCTIONS_FILE = "functions.toml"
+DEVICES_FILE = "devices.toml"
+SCENES_FILE = "scenes.toml"
+
+_ID_RE = r"^[a-z][a-z0-9_]*$"
+_FUNCTION_RE = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+
+
+_M = TypeVar("_M", bound="BaseModel")
+
+
+class CatalogError(ValueError):
+    """A catalog file is missing, not TOML, or breaks a rule; names file and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArgSpec(_Strict):
+    """One argument of a function, beyond the device."""
+
+    name: str = Field(pattern=_ID_RE)
+    """Argument name as it appears in the JSON output."""
+
+    kind: Literal["int", "number", "enum", "scene"]
+    """int: whole number; number: decimal in steps; enum: fixed words; scene: a scene id."""
+
+    min: float | None = None
+    """Lowest allowed value (int and number)."""
+
+    max: float | None = None
+    """Highest allowed value (int and number)."""
+
+    step: float | None = None
+    """Granularity of a number (e.g. 0.5 degrees)."""
+
+    values: tuple[str, ...] = ()
+    """Allowed words of an enum."""
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> ArgSpec:
+        if self.kind in ("int", "number"):
+            if self.min is None or self.max is None or self.min > self.max:
+                raise ValueError(f"{self.kind} argument needs min <= max")
+            if self.kind == "number" and (self.step is None or self.step <= 0):
+                raise ValueError("number argument needs step > 0")
+        if self.kind == "enum" and not self.values:
+            raise ValueError("enum argument needs values")
+        return self
+
+
+class FunctionSpec(_Strict):
+    """A function of a device type, e.g. light.set_brightness."""
+
+    description: str
+    """Short words about what it does (seeds the functional token's embedding)."""
+
+    device_arg: bool = True
+    """Whether the first argument is the device id (false for scene.activate)."""
+
+    args: tuple[ArgSpec, ...] = ()
+    """Arguments after the device."""
+
+
+class FunctionsFile(_Strict):
+    functions: dict[str, FunctionSpec]
+
+    @model_validator(mode="after")
+    def _check_names(self) -> FunctionsFile:
+        for name in self.functions:
+            if not re.match(_FUNCTION_RE, name):
+                raise ValueError(f"function name {name!r} must look like 'type.action'")
+        return self
+
+
+class Device(_Strict):
+    """One device of the home."""
+
+    id: str = Field(pattern=_ID_RE)
+    """Stable id: what the model answers and what MQTT mapping is keyed on."""
+
+    name: str = Field(min_length=1)
+    """Everyday name."""
+
+    type: str = Field(pattern=_ID_RE)
+    """Device type; must be the prefix of some functions in functions.toml."""
+
+    room: str = Field(min_length=1)
+    """Room it is in (room + type names it when it is the only one of its type there)."""
+
+    aliases: tuple[str, ...] = ()
+    """Other names people use for it."""
+
+    mqtt: MqttTarget | None = None
+    """Command mapping; None means commands are only reported as intents."""
+
+
+class DevicesFile(_Strict):
+    devices: tuple[Device, ...]
+
+
+class Scene(_Strict):
+    """A scene, activated by scene.activate."""
+
+    id: str = Field(pattern=_ID_RE)
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+    mqtt: MqttTarget | None = None
+
+
+class ScenesFile(_Strict):
+    scenes: tuple[Scene, ...] = ()
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The full argument list of a function, resolved against the devices."""
+
+    function: str
+    device_ids: tuple[str, ...]
+    """Allowed device ids (empty when the function takes no device)."""
+
+    args: tuple[ArgSpec, ...]
+    scene_ids: tuple[str, ...]
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise CatalogError(f"{path}: file not found (a catalog needs {path.name})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path}: not UTF-8 text: {exc}") from exc
+
+
+def _parse(model: type[_M], path: Path, data: dict[str, Any]) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise CatalogError(
+            f"{path}: field {_format_loc(tuple(err['loc']))}: {err['msg']}{more}"
+        ) from exc
+
+
+def format_value(value: float) -> str:
+    """Canonical text of a number argument: 22 -> '22', 19.5 -> '19.5'."""
+    if float(value).is_integer():
+        return str(int(value))
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+class Catalog:
+    """A validated catalog: functions, devices, scenes and what derives from them."""
+
+    def __init__(
+        self,
+        functions: dict[str, FunctionSpec],
+        devices: tuple[Device, ...],
+        scenes: tuple[Scene, ...],
+        source: Path | None = None,
+    ) -> None:
+        self.functions = functions
+        self.devices = devices
+        self.scenes = scenes
+        self.source = source
+
+    # -- loading -----------------------------------------------------------------
+
+    @classmethod
+    def load(cls, directory: Path | str | None = None) -> Catalog:
+        """Read and validate ``functions.toml``, ``devices.toml``, ``scenes.toml``."""
+        root = Path(directory) if directory is not None else DEFAULT_CATALOG_DIR
+        if not root.is_dir():
+            raise CatalogError(f"{root}: catalog directory not found")
+        fpath, dpath, spath = root / FUNCTIONS_FILE, root / DEVICES_FILE, root / SCENES_FILE
+        functions = _parse(FunctionsFile, fpath, _load_toml(fpath)).functions
+        devices = _parse(DevicesFile, dpath, _load_toml(dpath)).devices
+        scenes = _parse(ScenesFile, spath, _load_toml(spath)).scenes if spath.exists() else ()
+        catalog = cls(functions, devices, scenes, source=root)
+        catalog._check_consistency(fpath, dpath, spath)
+        return catalog
+
+    def _check_consistency(self, fpath: Path, dpath: Path, spath: Path) -> None:
+        types = {name.split(".")[0] for name, f in self.functions.items() if f.device_arg}
+        seen: dict[str, int] = {}
+        for i, dev in enumerate(self.devices):
+            if dev.id in seen:
+                raise CatalogError(
+                    f"{dpath}: field devices[{i}].id: duplicate id {dev.id!r}"
+                    f" (also devices[{seen[dev.id]}])"
+                )
+            seen[dev.id] = i
+            if dev.type not in types:
+                raise CatalogError(
+                    f"{dpath}: field devices[{i}].type: unknown type {dev.type!r};"
+                    f" {fpath.name} defines {sorted(types)}"
+                )
+        scene_ids = [s.id for s in self.scenes]
+        if len(set(scene_ids)) != len(scene_ids):
+            raise CatalogError(f"{spath}: field scenes: duplicate scene id")
+        for name, fn in self.functions.items():
+            for j, arg in enumerate(fn.args):
+                if arg.kind == "scene" and not self.scenes:
+                    raise CatalogError(
+                        f"{fpath}: field functions.{name}.args[{j}]: kind 'scene' but"
+                        f" {spath.name} has no scenes"
+                    )
+
+    # -- derived -----------------------------------------------------------------
+
+    @cached_property
+    def function_names(self) -> tuple[str, ...]:
+        """Functions in token order: index i is functional token i."""
+        return tuple(self.functions)
+
+    @cached_property
+    def device_by_id(self) -> dict[str, Device]:
+        return {d.id: d for d in self.devices}
+
+    def devices_of_type(self, dev_type: str) -> tuple[Device, ...]:
+        return tuple(d for d in self.devices if d.type == dev_type)
+
+    def signature(self, function: str) -> Signature:
+        fn = self.functions[function]
+        dev_type = function.split(".")[0]
+        ids = tuple(d.id for d in self.devices_of_type(dev_type)) if fn.device_arg else ()
+        return Signature(function, ids, fn.args, tuple(s.id for s in self.scenes))
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Hash of everything the model learns from (not the MQTT mapping).
+
+        A model carries this in its metadata; a different catalog means the
+        model was trained for another home and must be retrained.
+        """
+        data = {
+            "functions": {k: v.model_dump(mode="json") for k, v in self.functions.items()},
+            "devices": [d.model_dump(mode="json", exclude={"mqtt"}) for d in self.devices],
+            "scenes": [s.model_dump(mode="json", exclude={"mqtt"}) for s in self.scenes],
+        }
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    # -- validation of calls -------------------------------------------------------
+
+    def validate_call(self, function: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Check a call against its signature; return the canonical arguments.
+
+        Raises ValueError naming the offending argument. This is the last gate
+        before MQTT: nothing that fails here is ever published.
+        """
+        if function not in self.functions:
+            raise ValueError(f"unknown function {function!r}")
+        sig = self.signature(function)
+        out: dict[str, Any] = {}
+        expected = (["device"] if sig.device_ids else []) + [a.name for a in sig.args]
+        if set(arguments) != set(expected):
+            raise ValueError(f"{function} takes {expected}, got {sorted(arguments)}")
+        if sig.device_ids:
+            dev = arguments["device"]
+            if dev not in sig.device_ids:
+                raise ValueError(f"{function}: device {dev!r} is not one of {sig.device_ids}")
+            out["device"] = dev
+        for arg in sig.args:
+            out[arg.name] = _check_arg(function, arg, arguments[arg.name], sig.scene_ids)
+        return out
+
+
+def _check_arg(function: str, arg: ArgSpec, value: Any, scene_ids: tuple[str, ...]) -> Any:
+    where = f"{function}: {arg.name}"
+    if arg.kind == "enum" or arg.kind == "scene":
+        allowed = arg.values if arg.kind == "enum" else scene_ids
+        if value not in allowed:
+            raise ValueError(f"{where} = {value!r} is not one of {list(allowed)}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{where} = {value!r} is not a number")
+    assert arg.min is not None and arg.max is not None
+    if not arg.min <= value <= arg.max:
+        raise ValueError(
+            f"{where} = {value} is outside {format_value(arg.min)}..{format_value(arg.max)}"
+        )
+    if arg.kind == "int":
+        if not float(value).is_integer():
+            raise ValueError(f"{where} = {value} is not a whole number")
+        return int(value)
+    assert arg.step is not None
+    steps = (value - arg.min) / arg.step
+    if abs(steps - round(steps)) > 1e-6:
+        raise ValueError(f"{where} = {value} is not in steps of {format_value(arg.step)}")
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def arg_values(arg: ArgSpec, scene_ids: tuple[str, ...]) -> list[str]:
+    """Every allowed value of an argument as canonical text (ranges are finite)."""
+    if arg.kind == "enum":
+        return list(arg.values)
+    if arg.kind == "scene":
+        return list(scene_ids)
+    assert arg.min is not None and arg.max is not None
+    step = 1.0 if arg.kind == "int" else float(arg.step or 1.0)
+    n = round((arg.max - arg.min) / step)
+    return [format_value(arg.min + i * step) for i in range(n + 1)]

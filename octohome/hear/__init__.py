@@ -1,0 +1,1 @@
+"""Hearing: audio sources, wake word, voice activity, speech to text, the listener."""

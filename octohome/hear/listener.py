@@ -1,0 +1,446 @@
+"""Listening: wake word or push-to-talk -> voice activity -> one utterance -> text.
+
+Three layers, each usable alone:
+
+- ``UtteranceSegmenter``: Silero VAD on frames; cuts one utterance with
+  pre-roll, ends it after ``end_silence`` of non-speech or at
+  ``max_utterance``.
+- ``Listener``: wake word (or ``none``: voice alone, or ``ptt``: only
+  ``trigger()``) in front of the segmenter; ``process(frame)`` is pure
+  front end, ``run(source)`` adds transcription and is a blocking generator,
+  ``events(source)`` is the same as an async generator for the daemon.
+- ``octohome listen``: prints the events as they happen.
+
+Times in events are seconds of audio since the stream started, so file
+input gives reproducible output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from octohome.hear.audio import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, AudioSource
+
+if TYPE_CHECKING:
+    from octohome.core.catalog import Catalog
+    from octohome.core.config import AudioConfig, Settings
+    from octohome.hear.stt import Transcriber, Transcript
+    from octohome.hear.vad import VoiceActivity
+    from octohome.hear.wake import WakeDetector
+
+
+# -- events ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WakeEvent:
+    """The wake word was heard (or push-to-talk pressed); listening for a command."""
+
+    t: float
+    """Seconds of audio since the stream started."""
+
+    source: str
+    """Wake model name, or ``ptt`` for an external trigger."""
+
+
+@dataclass(frozen=True)
+class SpeechStart:
+    """Voice activity began (time includes no pre-roll)."""
+
+    t: float
+
+
+@dataclass(frozen=True)
+class SpeechEnd:
+    """An utterance is complete; ``audio`` holds it with pre-roll, 16 kHz int16."""
+
+    t: float
+    audio: np.ndarray = field(repr=False)
+    reason: Literal["silence", "max_length", "end_of_input"]
+    """Why it ended: enough trailing silence, the length cap, or the input ran out."""
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class ListenTimeout:
+    """Woken, but nobody spoke within ``listen_timeout`` (or only a click/cough)."""
+
+    t: float
+
+
+@dataclass(frozen=True)
+class TranscriptEvent:
+    """Text of the last utterance."""
+
+    t: float
+    """Audio time of the utterance's end."""
+
+    transcript: Transcript
+    latency: float
+    """Wall seconds from the end of speech being detected to the text."""
+
+    @property
+    def text(self) -> str:
+        return self.transcript.text
+
+
+ListenEvent = WakeEvent | SpeechStart | SpeechEnd | ListenTimeout | TranscriptEvent
+
+
+# -- segmenter -------------------------------------------------------------------
+
+
+class UtteranceSegmenter:
+    """Cuts utterances out of a frame stream with Silero VAD.
+
+    Speech starts after ``START_FRAMES`` consecutive voiced frames (one
+    voiced frame is often a click) and ends after ``end_silence`` seconds
+    below ``threshold - HYSTERESIS`` (a lower bar for staying in speech
+    keeps soft word endings from cutting the utterance).
+    """
+
+    START_FRAMES = 2
+    HYSTERESIS = 0.15
+    TAIL_SECONDS = 0.25
+    """Silence kept after the last voiced frame: enough for a soft ending,
+    not so much that Whisper's encoder pays for the whole end_silence."""
+
+    def __init__(self, config: AudioConfig, vad: VoiceActivity | None = None) -> None:
+        if vad is None:
+            from octohome.hear.vad import VoiceActivity
+
+            vad = VoiceActivity()
+        self.vad = vad
+        self.config = config
+        self.threshold = config.vad_threshold
+        preroll_frames = max(1, round(config.preroll / FRAME_SECONDS))
+        self._preroll: deque[np.ndarray] = deque(maxlen=preroll_frames)
+        self._frames: list[np.ndarray] = []
+        self._state: Literal["idle", "armed", "speech"] = "idle"
+        self._armed_at = 0.0
+        self._run = 0
+        self._silence = 0
+        self._voiced = 0
+        self._last_voiced = 0
+        self.t = 0.0
+        """Audio seconds processed so far."""
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def arm(self) -> None:
+        """Start waiting for speech (after a wake word or push-to-talk)."""
+        self._state = "armed"
+        self._armed_at = self.t
+        self._run = 0
+        self._preroll.clear()  # the wake phrase must not become part of the command
+        self.vad.reset()
+
+    def disarm(self) -> None:
+        self._state = "idle"
+        self._frames = []
+
+    def process(self, frame: np.ndarray, always_armed: bool = False) -> list[ListenEvent]:
+        """Feed one frame; return the events it completes."""
+        self.t += len(frame) / SAMPLE_RATE
+        if self._state == "idle" and not always_armed:
+            self._preroll.append(frame)
+            return []
+        prob = self.vad.probability(frame)
+        if self._state in ("idle", "armed"):
+            return self._wait_for_speech(frame, prob, always_armed)
+        return self._in_speech(frame, prob)
+
+    def _wait_for_speech(
+        self, frame: np.ndarray, prob: float, always_armed: bool
+    ) -> list[ListenEvent]:
+        self._preroll.append(frame)
+        self._run = self._run + 1 if prob >= self.threshold else 0
+        if self._run >= self.START_FRAMES:
+            self._state = "speech"
+            self._frames = list(self._preroll)
+            self._preroll.clear()
+            self._silence = 0
+            self._voiced = self._run
+            self._last_voiced = len(self._frames)
+            return [SpeechStart(round(self.t - self._run * FRAME_SECONDS, 3))]
+        if (
+            self._state == "armed"
+            and not always_armed
+            and self.t - self._armed_at >= self.config.listen_timeout
+        ):
+            self._state = "idle"
+            return [ListenTimeout(round(self.t, 3))]
+        return []
+
+    def _in_speech(self, frame: np.ndarray, prob: float) -> list[ListenEvent]:
+        self._frames.append(frame)
+        if prob >= self.threshold - self.HYSTERESIS:
+            self._silence = 0
+            self._voiced += 1
+            self._last_voiced = len(self._frames)
+        else:
+            self._silence += 1
+        if self._silence * FRAME_SECONDS >= self.config.end_silence:
+            return self._finish("silence")
+        if len(self._frames) * FRAME_SECONDS >= self.config.max_utterance:
+            return self._finish("max_length")
+        return []
+
+    def _finish(
+        self, reason: Literal["silence", "max_length", "end_of_input"]
+    ) -> list[ListenEvent]:
+        keep = self._last_voiced + round(self.TAIL_SECONDS / FRAME_SECONDS)
+        frames = self._frames[:keep] if reason != "max_length" else self._frames
+        voiced_seconds = self._voiced * FRAME_SECONDS
+        self._frames = []
+        self._state = "idle"
+        self._run = 0
+        if voiced_seconds < self.config.min_speech:
+            return [ListenTimeout(round(self.t, 3))]
+        audio = np.concatenate(frames) if frames else np.zeros(0, dtype=np.int16)
+        return [SpeechEnd(round(self.t, 3), audio, reason)]
+
+    def flush(self) -> list[ListenEvent]:
+        """End of input: finish an utterance in progress."""
+        if self._state == "speech":
+            return self._finish("end_of_input")
+        return []
+
+
+# -- listener --------------------------------------------------------------------
+
+
+class Listener:
+    """Wake word / push-to-talk + segmenter (+ transcriber): the daemon's ears.
+
+    ``trigger()`` may be called from any thread (the MQTT side does, for
+    push-to-talk); it takes effect at the next frame.
+    """
+
+    def __init__(
+        self,
+        config: AudioConfig,
+        transcriber: Transcriber | None = None,
+        wake: WakeDetector | None = None,
+        vad: VoiceActivity | None = None,
+    ) -> None:
+        self.config = config
+        self.transcriber = transcriber
+        self.mode: Literal["wake", "none", "ptt"] = (
+            "none" if config.wake == "none" else "ptt" if config.wake == "ptt" else "wake"
+        )
+        if self.mode == "wake" and wake is None:
+            from octohome.hear.wake import WakeDetector
+
+            wake = WakeDetector(config.wake, config.wake_sensitivity, config.wake_refractory)
+        self.wake = wake if self.mode == "wake" else None
+        self.segmenter = UtteranceSegmenter(config, vad)
+        self._triggered = threading.Event()
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, catalog: Catalog | None = None, transcribe: bool = True
+    ) -> Listener:
+        """Build the whole chain from config (loads Whisper once when ``transcribe``)."""
+        transcriber = None
+        if transcribe:
+            from octohome.hear.stt import Transcriber
+
+            if catalog is None and settings.stt.catalog_bias:
+                from octohome.core.catalog import Catalog
+
+                catalog = Catalog.load(settings.catalog)
+            transcriber = Transcriber(settings.stt, catalog)
+        return cls(settings.audio, transcriber)
+
+    def trigger(self) -> None:
+        """Push-to-talk: start listening for a command now, whatever the wake mode."""
+        self._triggered.set()
+
+    def stop(self) -> None:
+        """Make a running ``run``/``events`` return after the current frame."""
+        self._stop.set()
+
+    def process(self, frame: np.ndarray) -> list[ListenEvent]:
+        """Front end only (no Whisper): feed one frame, get the events it completes."""
+        if len(frame) != FRAME_SAMPLES:
+            raise ValueError(f"frames must be {FRAME_SAMPLES} samples")
+        events: list[ListenEvent] = []
+        seg = self.segmenter
+        if self._triggered.is_set():
+            self._triggered.clear()
+            if seg.state != "speech":
+                seg.arm()
+                events.append(WakeEvent(round(seg.t, 3), "ptt"))
+        elif self.wake is not None:
+            heard = self.wake.process(frame)
+            if heard and seg.state == "idle":
+                seg.t += len(frame) / SAMPLE_RATE
+                seg.arm()
+                events.append(WakeEvent(round(seg.t, 3), self.wake.name))
+                return events  # the frame holding the wake word's end is not speech
+        events.extend(seg.process(frame, always_armed=self.mode == "none"))
+        return events
+
+    def run(self, source: AudioSource) -> Iterator[ListenEvent]:
+        """Blocking: read ``source`` to its end (or ``stop()``), yield events,
+        transcribing each utterance when a transcriber was given."""
+        self._stop.clear()
+        for frame in source.frames():
+            for ev in self.process(frame):
+                yield from self._with_transcript(ev)
+            if self._stop.is_set():
+                break
+        for ev in self.segmenter.flush():
+            yield from self._with_transcript(ev)
+
+    def _with_transcript(self, ev: ListenEvent) -> Iterator[ListenEvent]:
+        yield ev
+        if isinstance(ev, SpeechEnd) and self.transcriber is not None:
+            t0 = time.perf_counter()
+            tr = self.transcriber.transcribe(ev.audio)
+            yield TranscriptEvent(ev.t, tr, time.perf_counter() - t0)
+
+    async def events(self, source: AudioSource) -> AsyncIterator[ListenEvent]:
+        """``run`` as an async generator: audio and Whisper work in a worker thread,
+        so the event loop (MQTT, timers) never blocks on inference."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        q: asyncio.Queue[ListenEvent | BaseException | None] = asyncio.Queue()
+
+        def worker() -> None:
+            try:
+                for ev in self.run(source):
+                    loop.call_soon_threadsafe(q.put_nowait, ev)
+            except BaseException as exc:  # handed to the awaiting side
+                loop.call_soon_threadsafe(q.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(q.put_nowait, None)
+
+        thread = threading.Thread(target=worker, name="octohome-listen", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = await q.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.stop()
+            source.close()
+
+
+# -- CLI -------------------------------------------------------------------------
+
+
+def add_cli(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input", "-i", metavar="SRC", default=None,
+        help="'mic' (default: audio.input), a WAV file, or '-' for raw 16 kHz s16le mono on stdin",
+    )
+    parser.add_argument("--device", help="microphone name or index (audio.device)")
+    parser.add_argument(
+        "--wake", help="okay_nabu, hey_jarvis, hey_mycroft, alexa, none or ptt (audio.wake)"
+    )
+    parser.add_argument("--model", help="Whisper model: tiny.en, base or a directory (stt.model)")
+    parser.add_argument("--no-stt", action="store_true", help="events only, no transcription")
+    parser.add_argument("--realtime", action="store_true", help="pace a WAV file in real time")
+    parser.add_argument("--json", action="store_true", help="one JSON object per event")
+    parser.add_argument(
+        "--list-devices", action="store_true", help="print capture devices and exit"
+    )
+
+
+def _describe(ev: ListenEvent) -> tuple[str, dict[str, object]]:
+    if isinstance(ev, WakeEvent):
+        return f"wake ({ev.source})", {"source": ev.source}
+    if isinstance(ev, SpeechStart):
+        return "speech start", {}
+    if isinstance(ev, SpeechEnd):
+        return f"speech end ({ev.seconds:.2f} s, {ev.reason})", {
+            "seconds": round(ev.seconds, 3), "reason": ev.reason,
+        }
+    if isinstance(ev, ListenTimeout):
+        return "timeout (no command)", {}
+    tr = ev.transcript
+    return f"transcript: {tr.text}  [{ev.latency * 1000:.0f} ms]", {
+        "text": tr.text, "latency_ms": round(ev.latency * 1000), "audio_seconds": tr.audio_seconds,
+    }
+
+
+_KIND = {
+    WakeEvent: "wake", SpeechStart: "speech_start", SpeechEnd: "speech_end",
+    ListenTimeout: "timeout", TranscriptEvent: "transcript",
+}
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from octohome.core.config import ConfigError, load_settings
+    from octohome.hear.audio import AudioError, list_input_devices, open_source
+    from octohome.hear.stt import SttError
+    from octohome.hear.wake import WakeError
+
+    try:
+        if args.list_devices:
+            for idx, name, ch in list_input_devices():
+                print(f"{idx:3d}  {name}  ({ch} ch)")
+            return 0
+        settings = load_settings(args.config)
+        audio = settings.audio.model_copy(
+            update={k: v for k, v in (("wake", args.wake), ("device", args.device)) if v}
+        )
+        stt = settings.stt.model_copy(update={"model": args.model} if args.model else {})
+        settings = settings.model_copy(update={"audio": audio, "stt": stt})
+        spec = args.input or audio.input
+        source = open_source(spec, audio.device, realtime=args.realtime)
+        listener = Listener.from_settings(settings, transcribe=not args.no_stt)
+    except (AudioError, ConfigError, SttError, WakeError) as exc:
+        print(f"octohome listen: {exc}", file=sys.stderr)
+        return 2
+    mode = f"wake word {audio.wake}" if listener.mode == "wake" else (
+        "voice activity alone" if listener.mode == "none" else "push-to-talk only"
+    )
+    print(f"listening on {source.description} ({mode})", file=sys.stderr, flush=True)
+    try:
+        with source:
+            for ev in listener.run(source):
+                line, data = _describe(ev)
+                if args.json:
+                    print(json.dumps({"event": _KIND[type(ev)], "t": ev.t, **data}), flush=True)
+                else:
+                    print(f"{ev.t:8.2f}  {line}", flush=True)
+    except AudioError as exc:
+        print(f"octohome listen: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m octohome.hear.listener``: the command without the other subcommands."""
+    parser = argparse.ArgumentParser(prog="octohome listen")
+    parser.add_argument("--config", metavar="PATH")
+    add_cli(parser)
+    return run_cli(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

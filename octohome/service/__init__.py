@@ -1,0 +1,1 @@
+"""The running service: the daemon's supervised stages, systemd notify, logs."""

@@ -1,0 +1,388 @@
+"""``octohome train``: catalog -> data -> LoRA fine-tune -> merged GGUF -> quantized.
+
+Why it is fast enough for a 2-core CPU (the demo home in well under 45 min):
+- the prompt is short (a few tokens of fixed prefix, the query, a suffix);
+- logits are computed only at target positions and only over the "target
+  vocabulary" (every token any valid call can contain, plus the functional
+  tokens). At run time the decoder only ever compares those tokens, so a
+  softmax restricted to them is exactly the decision the model must learn,
+  and the 262k x 640 output head is never multiplied in full;
+- LoRA adapters on the attention and MLP projections, plus the functional
+  tokens' own embedding rows (initialised from the mean embedding of a short
+  description of each function, which makes training converge).
+
+The result is a small *delta* (LoRA matrices + functional-token rows +
+metadata, a few MB) that ``octohome.understand.modelfile`` merges into the
+registry-packaged base GGUF. The shipped demo-home model is such a delta.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from octohome.core.calls import Encoder, FunctionTable, candidate_args
+from octohome.core.catalog import Catalog
+from octohome.training.dataset import Example, build_dataset
+from octohome.understand.modelfile import base_gguf_path
+
+if TYPE_CHECKING:
+    import torch
+
+TARGET_MODULES = {
+    "self_attn.q_proj": "attn_q",
+    "self_attn.k_proj": "attn_k",
+    "self_attn.v_proj": "attn_v",
+    "self_attn.o_proj": "attn_output",
+    "mlp.gate_proj": "ffn_gate",
+    "mlp.up_proj": "ffn_up",
+    "mlp.down_proj": "ffn_down",
+}
+"""HF Gemma 3 module -> GGUF tensor name (``blk.<i>.<name>.weight``)."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides the trained model (recorded in its metadata)."""
+
+    seed: int = 0
+    per_function: int = 300
+    """Generated positives per function (non-commands are added on top)."""
+
+    negative_share: float = 0.2
+    steps: int = 1200
+    batch_size: int = 8
+    lr: float = 1e-3
+    """LoRA learning rate (LoRA wants a higher rate than full fine-tuning's 5e-5)."""
+
+    emb_lr: float = 3e-3
+    rank: int = 16
+    alpha: float = 32.0
+    first_layer: int = 0
+    """LoRA on layers first_layer..end; lower layers stay frozen (and cost no backward)."""
+
+    warmup: int = 30
+    style: str = "octohome"
+    threads: int = 1
+    """CPU threads. 1 (the default) gives the same model on any machine: the
+    result of a float reduction depends on how many threads share it."""
+    device: str = "auto"
+
+
+def load_base(path: Path) -> tuple[Any, Any]:
+    """Tokenizer and fp32 model from the GGUF (transformers dequantizes it exactly)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        path.parent, gguf_file=path.name, dtype=torch.float32, attn_implementation="sdpa"
+    )
+    model.hf_quantizer = None  # type: ignore[assignment]
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.eval()
+    return tok, model
+
+
+def target_vocab(encoder: Encoder) -> list[int]:
+    """Every token a valid call can contain (the decoder never looks at others)."""
+    vocab: set[int] = set(encoder.table.all_token_ids)
+    for function in encoder.catalog.function_names:
+        for text, _ in candidate_args(encoder.catalog, function):
+            vocab.update(encoder.tokenize(text))
+    return sorted(vocab)
+
+
+class LoRALinear:
+    """y = W x + scale * B (A x), with W frozen. Kept tiny on purpose."""
+
+    @staticmethod
+    def wrap(linear: Any, rank: int, alpha: float, gen: Any) -> Any:
+        import torch
+        from torch import nn
+
+        class _LoRA(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.base = linear
+                fan_in = linear.in_features
+                self.A = nn.Parameter(torch.randn(rank, fan_in, generator=gen) / math.sqrt(fan_in))
+                self.B = nn.Parameter(torch.zeros(linear.out_features, rank))
+                self.scale = alpha / rank
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                return self.base(x) + (x @ self.A.t() @ self.B.t()) * self.scale
+
+        return _LoRA()
+
+
+def _describe(function: str, description: str) -> str:
+    return f"{function.replace('.', ' ').replace('_', ' ')}: {description}"
+
+
+class Trainer:
+    """Holds the model, the adapters and the functional-token rows."""
+
+    def __init__(self, cfg: TrainConfig, catalog: Catalog, base: Path) -> None:
+        import torch
+
+        self.cfg = cfg
+        self.catalog = catalog
+        self.base = base
+        torch.manual_seed(cfg.seed)
+        torch.set_num_threads(cfg.threads)
+        self.device = (
+            ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+        )
+        self.table = FunctionTable.for_catalog(catalog, cfg.style)
+        self.tok, self.model = load_base(base)
+        tok = self.tok
+
+        def tokenize(text: str) -> list[int]:
+            return list(tok(text, add_special_tokens=False).input_ids)
+
+        self.encoder = Encoder(tokenize, self.table, catalog, int(tok.bos_token_id))
+        self.model.requires_grad_(False)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        self.lora: dict[str, Any] = {}
+        layers = self.model.model.layers
+        for i in range(cfg.first_layer, len(layers)):
+            for hf_name, gguf_name in TARGET_MODULES.items():
+                parent_name, attr = hf_name.split(".")
+                parent = getattr(layers[i], parent_name)
+                wrapped = LoRALinear.wrap(getattr(parent, attr), cfg.rank, cfg.alpha, gen)
+                setattr(parent, attr, wrapped)
+                self.lora[f"blk.{i}.{gguf_name}.weight"] = wrapped
+        self.model.to(self.device)
+        emb = self.model.model.embed_tokens
+        self.embed_scale = float(getattr(emb, "embed_scale", 1.0))
+        self.emb_weight = emb.weight  # frozen, tied with the output head
+        self.fn_rows = torch.nn.Parameter(self._init_rows())
+        self.fn_lo = self.table.all_token_ids[0]
+        self.vocab = target_vocab(self.encoder)
+        self.vocab_index = {t: i for i, t in enumerate(self.vocab)}
+
+    def _init_rows(self) -> torch.Tensor:
+        """Mean embedding of each function's description (made convergence reliable)."""
+        import torch
+
+        texts = [_describe(f, self.catalog.functions[f].description) for f in self.table.functions]
+        texts += ["not a command: chit chat, a question, or a device the home lacks", "end"]
+        rows = []
+        for text in texts:
+            ids = torch.tensor(self.encoder.tokenize(text))
+            rows.append(self.emb_weight[ids].mean(0))
+        return torch.stack(rows).clone()
+
+    def batch_loss(self, batch: list[tuple[list[int], list[int]]]) -> torch.Tensor:
+        import torch
+        import torch.nn.functional as F
+
+        seqs = [p + t for p, t in batch]
+        width = max(len(s) for s in seqs)
+        ids = torch.zeros((len(seqs), width), dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        rows, cols, labels = [], [], []
+        for b, (p, t) in enumerate(batch):
+            s = p + t
+            ids[b, : len(s)] = torch.tensor(s)
+            mask[b, : len(s)] = 1
+            for j, tok in enumerate(t):
+                rows.append(b)
+                cols.append(len(p) + j - 1)
+                labels.append(self.vocab_index[tok])
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        n_fn = self.fn_rows.shape[0]
+        is_fn = (ids >= self.fn_lo) & (ids < self.fn_lo + n_fn)
+        x = F.embedding(ids, self.emb_weight)
+        fn_x = self.fn_rows[(ids - self.fn_lo).clamp(0, n_fn - 1)]
+        x = torch.where(is_fn.unsqueeze(-1), fn_x, x) * self.embed_scale
+        hidden = self.model.model(inputs_embeds=x, attention_mask=mask).last_hidden_state
+        h = hidden[torch.tensor(rows), torch.tensor(cols)]
+        vocab = torch.tensor(self.vocab, device=self.device)
+        head = self.emb_weight[vocab]
+        in_fn = (vocab >= self.fn_lo) & (vocab < self.fn_lo + n_fn)
+        head = torch.where(
+            in_fn.unsqueeze(-1), self.fn_rows[(vocab - self.fn_lo).clamp(0, n_fn - 1)], head
+        )
+        logits = h @ head.t()
+        return F.cross_entropy(logits, torch.tensor(labels, device=self.device))
+
+    def fit(self, examples: list[Example], progress: bool = True) -> dict[str, Any]:
+        import torch
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        data = [
+            (self.encoder.prompt(e.text), self.encoder.target(e.function, e.arguments))
+            for e in examples
+        ]
+        params = [p for m in self.lora.values() for p in (m.A, m.B)]
+        opt = torch.optim.AdamW(
+            [{"params": params, "lr": cfg.lr}, {"params": [self.fn_rows], "lr": cfg.emb_lr}],
+            weight_decay=0.0,
+        )
+        base_lrs = [cfg.lr, cfg.emb_lr]
+        rng = random.Random(cfg.seed)
+        order: list[int] = []
+        losses: list[float] = []
+        self.model.train()
+        started = time.monotonic()
+        bar = tqdm(range(cfg.steps), desc="training", unit="step", disable=not progress)
+        for step in bar:
+            if len(order) < cfg.batch_size:
+                more = list(range(len(data)))
+                rng.shuffle(more)
+                order.extend(more)
+            idx, order = order[: cfg.batch_size], order[cfg.batch_size :]
+            warm = min(1.0, (step + 1) / max(1, cfg.warmup))
+            decay = 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps)))
+            for group, lr in zip(opt.param_groups, base_lrs, strict=True):
+                group["lr"] = lr * warm * (0.05 + 0.95 * decay)
+            loss = self.batch_loss([data[i] for i in idx])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([*params, self.fn_rows], 1.0)
+            opt.step()
+            losses.append(loss.item())
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+        self.model.eval()
+        return {
+            "seconds": round(time.monotonic() - started, 1),
+            "final_loss": float(np.mean(losses[-20:])) if losses else None,
+            "examples": len(data),
+        }
+
+    def delta(self) -> dict[str, np.ndarray]:
+        """LoRA matrices (fp16) and functional-token rows, keyed by GGUF tensor name."""
+        out: dict[str, np.ndarray] = {}
+        for name, mod in self.lora.items():
+            out[f"lora_a:{name}"] = mod.A.detach().cpu().numpy().astype(np.float16)
+            out[f"lora_b:{name}"] = (mod.B.detach().cpu() * mod.scale).numpy().astype(np.float16)
+        out["fn_rows"] = self.fn_rows.detach().cpu().numpy().astype(np.float32)
+        return out
+
+
+def save_delta(
+    path: Path, arrays: dict[str, np.ndarray], table: FunctionTable, record: dict[str, Any]
+) -> None:
+    """One .npz: arrays plus JSON metadata (function table, training record)."""
+    meta = {"table": table.to_json(), "training": record}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = dict(arrays)
+    payload["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez_compressed(path, **payload)  # type: ignore[arg-type]
+
+
+def train(
+    catalog: Catalog,
+    cfg: TrainConfig,
+    out_dir: Path,
+    *,
+    quant: str = "q8_0",
+    progress: bool = True,
+    examples: list[Example] | None = None,
+) -> Path:
+    """The whole pipeline; returns the quantized GGUF path. Writes delta.npz beside it."""
+    from octohome.understand.modelfile import build_gguf
+
+    t0 = time.monotonic()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if examples is None:
+        examples = build_dataset(catalog, cfg.seed, cfg.per_function, cfg.negative_share)
+    base = base_gguf_path()
+    _say(progress, f"{len(examples)} training examples; loading base model {base.name}")
+    trainer = Trainer(cfg, catalog, base)
+    _say(progress, f"loaded in {time.monotonic() - t0:.0f} s; training on {trainer.device}")
+    stats = trainer.fit(examples, progress)
+    record = {
+        "config": asdict(cfg),
+        "examples": len(examples),
+        "train_seconds": stats["seconds"],
+        "final_loss": stats["final_loss"],
+        "base": base.name,
+        "catalog_fingerprint": catalog.fingerprint,
+        "command": "octohome train "
+        + " ".join(
+            f"--{k.replace('_', '-')} {v}" for k, v in asdict(cfg).items() if k in ("seed", "steps")
+        ),
+    }
+    delta_path = out_dir / "delta.npz"
+    save_delta(delta_path, trainer.delta(), trainer.table, record)
+    del trainer
+    gguf_path = out_dir / f"octohome-{cfg.style}-{quant}.gguf"
+    build_gguf(base, delta_path, gguf_path, quant=quant, progress=progress)
+    record["total_seconds"] = round(time.monotonic() - t0, 1)
+    (out_dir / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    _say(progress, f"done in {record['total_seconds']:.0f} s: {gguf_path}")
+    return gguf_path
+
+
+def _say(enabled: bool, text: str) -> None:
+    if enabled:
+        print(f"[octohome train] {text}", flush=True)
+
+
+def add_cli(p: argparse.ArgumentParser) -> None:
+    d = TrainConfig()
+    p.add_argument("--catalog", type=Path, help="catalog directory (default: devices/)")
+    p.add_argument("--out", type=Path, default=Path("runs/train"), help="output directory")
+    p.add_argument("--steps", type=int, default=d.steps, help="optimizer steps")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per step")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument(
+        "--per-function", type=int, default=d.per_function, help="generated examples per function"
+    )
+    p.add_argument(
+        "--first-layer",
+        type=int,
+        default=d.first_layer,
+        help="LoRA on this layer and above (lower layers frozen)",
+    )
+    p.add_argument(
+        "--style",
+        choices=["octohome", "octopus"],
+        default="octohome",
+        help="octopus: <nexa_N> tokens and the Octopus v2 prompt",
+    )
+    p.add_argument("--quant", choices=["q8_0", "q4_k_m", "f16"], default="q8_0")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=d.threads,
+        help="CPU threads (default 1: reproduces the shipped model exactly; 2 is ~1.5x"
+        " faster but the result differs slightly with the thread count)",
+    )
+    p.add_argument("--dump-data", type=Path, help="also write the generated data as JSONL")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from octohome.training.dataset import write_jsonl
+
+    catalog = Catalog.load(args.catalog)
+    cfg = TrainConfig(
+        seed=args.seed,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        per_function=args.per_function,
+        first_layer=args.first_layer,
+        style=args.style,
+        threads=args.threads,
+    )
+    if args.dump_data:
+        write_jsonl(
+            build_dataset(catalog, cfg.seed, cfg.per_function, cfg.negative_share), args.dump_data
+        )
+    path = train(catalog, cfg, args.out, quant=args.quant)
+    print(path)
+    return 0

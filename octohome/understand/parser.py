@@ -1,0 +1,202 @@
+"""Runtime of the functional-token model: text -> validated call, with llama.cpp.
+
+How a query is decoded (Octopus v2 with a constrained decoder):
+1. The prompt's fixed prefix is evaluated once at load; each query reuses its
+   KV cache and evaluates only the query and the suffix.
+2. The function is ONE decision: argmax of the last logits over the
+   functional tokens plus the "not a command" token.
+3. The arguments come from a token trie of every valid argument text of that
+   function (device ids of its type, enum values, every value of an integer
+   or number range), i.e. a grammar built from the signature. Where the trie
+   has a single continuation the token is appended without asking the model
+   (forced tokens are evaluated together in one batch); where it branches the
+   model picks among the allowed tokens only. So an invalid call cannot be
+   produced, and the catalog's validation runs once more before returning.
+
+The function table comes from the GGUF's metadata (or a JSON file for a
+foreign Octopus-format model), so the runtime is driven by the model file.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from octohome.core.calls import (
+    NOT_A_COMMAND,
+    TABLE_KEY,
+    Call,
+    Encoder,
+    FunctionTable,
+    candidate_args,
+)
+from octohome.core.catalog import Catalog
+
+if TYPE_CHECKING:
+    from octohome.core.config import Settings
+
+MAX_QUERY_TOKENS = 96
+"""Longer input is cut: no home command is that long, and the context stays small."""
+
+
+class ModelError(RuntimeError):
+    """The model file is missing, unreadable, or was trained for another catalog."""
+
+
+
+_LEAF = -1
+
+
+class Parser:
+    """Loads a GGUF once and turns utterances into calls. Thread-safe (one lock)."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        catalog: Catalog,
+        *,
+        table: FunctionTable | None = None,
+        threads: int = 2,
+        n_ctx: int = 512,
+    ) -> None:
+        import llama_cpp
+
+        if not model_path.exists():
+            raise ModelError(f"{model_path}: model file not found (run 'octohome model install')")
+        self.catalog = catalog
+        self.path = model_path
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=str(model_path),
+                n_ctx=n_ctx,
+                n_batch=128,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except ValueError as exc:
+            raise ModelError(f"{model_path}: llama.cpp could not load it: {exc}") from exc
+        self.table = table or self._table_from_metadata()
+        self._check_catalog()
+        self._lock = threading.Lock()
+        self.n_vocab = self.llm.n_vocab()
+        self.encoder = Encoder(self.tokenize, self.table, catalog, self.llm.token_bos())
+        self._fn_by_id = dict(zip(self.table.token_ids, self.table.functions, strict=True))
+        self._tries: dict[str, dict[int, Any]] = {}
+        self.llm.reset()
+        self.llm.eval(self.encoder.prefix)
+        self.prefix_len = self.llm.n_tokens
+
+    def _table_from_metadata(self) -> FunctionTable:
+        raw = self.llm.metadata.get(TABLE_KEY)
+        if not raw:
+            raise ModelError(
+                f"{self.path}: the GGUF carries no function table ({TABLE_KEY});"
+                " pass one with --function-table / [model] function_table"
+            )
+        return FunctionTable.from_json(raw)
+
+    def _check_catalog(self) -> None:
+        t, c = self.table, self.catalog
+        if t.fingerprint and t.fingerprint != c.fingerprint:
+            raise ModelError(
+                f"{self.path} was trained for another catalog (fingerprint {t.fingerprint},"
+                f" the catalog in {c.source} is {c.fingerprint}): retrain with 'octohome train'"
+            )
+        missing = [f for f in t.functions if f not in c.functions]
+        if missing:
+            raise ModelError(
+                f"{self.path}: functions {missing} are not in the catalog: retrain with"
+                " 'octohome train'"
+            )
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _trie(self, function: str) -> dict[int, Any]:
+        trie = self._tries.get(function)
+        if trie is None:
+            trie = {}
+            for text, args in candidate_args(self.catalog, function):
+                node = trie
+                for tok in self.tokenize(text):
+                    node = node.setdefault(tok, {})
+                node[_LEAF] = args
+            self._tries[function] = trie
+        return trie
+
+    def warm_up(self) -> None:
+        """Build every trie and run one query, so the first real command is not slower."""
+        for fn in self.table.functions:
+            self._trie(fn)
+        self.parse("turn on the light")
+
+    def _logits(self, ids: list[int]) -> list[float]:
+        ptr = self.llm._ctx.get_logits_ith(-1)
+        return [ptr[i] for i in ids]
+
+    def _argmax(self, ids: list[int]) -> int:
+        scores = self._logits(ids)
+        return ids[max(range(len(ids)), key=scores.__getitem__)]
+
+    def parse(self, text: str) -> Call:
+        """One utterance -> a validated Call (or NOT_A_COMMAND). Never raises on input."""
+        text = " ".join(text.split())
+        if not text:
+            return NOT_A_COMMAND
+        query = self.encoder.query_ids(text)[:MAX_QUERY_TOKENS]
+        with self._lock:
+            self.llm.n_tokens = self.prefix_len
+            self.llm.eval([*query, *self.encoder.suffix])
+            choice = self._argmax([*self.table.token_ids, self.table.none_id])
+            if choice == self.table.none_id:
+                return NOT_A_COMMAND
+            function = self._fn_by_id[choice]
+            node = self._trie(function)
+            pending = [choice]
+            while True:
+                keys = [k for k in node if k != _LEAF]
+                if not keys:
+                    args = node[_LEAF]
+                    break
+                if len(keys) == 1 and _LEAF not in node:
+                    pending.append(keys[0])
+                    node = node[keys[0]]
+                    continue
+                self.llm.eval(pending)
+                candidates = keys + ([self.table.end_id] if _LEAF in node else [])
+                tok = self._argmax(candidates)
+                if tok == self.table.end_id:
+                    args = node[_LEAF]
+                    break
+                pending = [tok]
+                node = node[tok]
+        try:
+            return Call(function, self.catalog.validate_call(function, args))
+        except ValueError:
+            return NOT_A_COMMAND
+
+
+def load_parser(settings: Settings, catalog: Catalog | None = None) -> Parser:
+    """The Parser the config asks for (the shipped demo-home model by default)."""
+    from octohome.understand.modelfile import check_file, install_shipped
+
+    catalog = catalog or Catalog.load(settings.catalog)
+    table = None
+    if settings.model.function_table is not None:
+        table = FunctionTable.from_json(settings.model.function_table.read_text())
+    path = settings.model.path
+    if path is None:
+        # Builds it when missing, rebuilds it when truncated or corrupt.
+        path = install_shipped(progress=False)
+    else:
+        fault = check_file(path)
+        if fault is not None:
+            raise ModelError(
+                f"{fault}; not loading it. Rebuild it ('octohome train' or"
+                " 'octohome model build'), or set [model] path to a sound file"
+            )
+    return Parser(
+        path, catalog, table=table, threads=settings.model.threads, n_ctx=settings.model.n_ctx
+    )

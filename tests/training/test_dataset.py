@@ -1,0 +1,108 @@
+"""Generated training data: deterministic, varied, valid, with enough non-commands."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from octohome.core.calls import FunctionTable, args_text, candidate_args
+from octohome.core.catalog import Catalog
+from octohome.training.dataset import build_dataset, say_number, spoken_int
+
+
+@pytest.fixture(scope="module")
+def demo() -> Catalog:
+    return Catalog.load()
+
+
+@pytest.fixture(scope="module")
+def data(demo: Catalog) -> list:
+    return build_dataset(demo, seed=0)
+
+
+def test_deterministic(demo: Catalog, data: list) -> None:
+    again = build_dataset(demo, seed=0)
+    assert [e.to_json() for e in again] == [e.to_json() for e in data]
+    assert [e.text for e in build_dataset(demo, seed=1)] != [e.text for e in data]
+
+
+def test_at_least_200_positives_per_function_and_15_percent_negatives(
+    demo: Catalog, data: list
+) -> None:
+    counts = Counter(e.function for e in data)
+    for fn in demo.function_names:
+        assert counts[fn] >= 200, fn
+    assert counts[None] / len(data) >= 0.15
+
+
+def test_every_positive_is_a_valid_call(demo: Catalog, data: list) -> None:
+    for ex in data:
+        if ex.function is not None:
+            assert demo.validate_call(ex.function, ex.arguments) == ex.arguments
+
+
+def test_texts_are_unique_and_every_device_is_named(demo: Catalog, data: list) -> None:
+    texts = [e.text.lower() for e in data]
+    assert len(set(texts)) == len(texts)
+    devices = Counter(e.arguments.get("device") for e in data)
+    for dev in demo.devices:
+        assert devices[dev.id] >= 20, dev.id
+
+
+def test_phrasing_variety(data: list) -> None:
+    texts = " ".join(e.text.lower() for e in data)
+    for needle in ["percent", "%", "twenty", "please", "and a half", "halfway", "turn of "]:
+        assert needle in texts, needle
+
+
+@pytest.mark.parametrize(
+    ("n", "words"),
+    [(0, "zero"), (7, "seven"), (19, "nineteen"), (40, "forty"), (100, "one hundred")],
+)
+def test_spoken_int(n: int, words: str) -> None:
+    assert spoken_int(n) == words
+
+
+def test_say_number_half() -> None:
+    import random
+
+    rng = random.Random(3)
+    seen = {say_number(19.5, rng) for _ in range(50)}
+    assert "19.5" in seen and "nineteen and a half" in seen
+
+
+@pytest.mark.parametrize(
+    ("function", "arguments", "text"),
+    [
+        (
+            "light.set_brightness",
+            {"device": "living_room_lamp", "brightness": 30},
+            "('living_room_lamp', 30)",
+        ),
+        (
+            "climate.set_temperature",
+            {"device": "thermostat", "temperature": 19.5},
+            "('thermostat', 19.5)",
+        ),
+        ("scene.activate", {"scene": "away"}, "('away')"),
+        ("lock.lock", {"device": "front_door"}, "('front_door')"),
+    ],
+)
+def test_args_text(demo: Catalog, function: str, arguments: dict, text: str) -> None:
+    assert args_text(demo, function, arguments) == text
+
+
+def test_candidates_cover_ranges(demo: Catalog) -> None:
+    temps = candidate_args(demo, "climate.set_temperature")
+    assert len(temps) == 51
+    assert ("('thermostat', 5)", {"device": "thermostat", "temperature": 5}) in temps
+    assert len(candidate_args(demo, "light.set_brightness")) == 7 * 100
+
+
+def test_function_table_styles(demo: Catalog) -> None:
+    own = FunctionTable.for_catalog(demo)
+    octo = FunctionTable.for_catalog(demo, "octopus")
+    assert own.token_ids == octo.token_ids == tuple(range(6, 26))
+    assert octo.tokens[0] == "<nexa_0>" and octo.prompt_prefix.startswith("Below is the query")
+    assert FunctionTable.from_json(own.to_json()) == own
