@@ -34,9 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def pct(xs: list[float], q: float) -> float:
-    return float(np.percentile(np.array(xs), q)) if xs else float("nan")
+from octohome.bench.stats import percentile  # noqa: E402  (after the path fix)
 
 
 def main() -> int:
@@ -46,7 +44,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None, help="write a markdown table here")
     args = ap.parse_args()
 
-    from octohome.cli.demo import demo_items, local_mosquitto
+    from octohome.act.mosquitto import private_mosquitto
+    from octohome.cli.demo import demo_items
     from octohome.core.config import AudioConfig, MqttConfig, Settings
     from octohome.hear.audio import SAMPLE_RATE, WavFileSource, read_wav, write_wav
     from octohome.service import logs
@@ -59,7 +58,8 @@ def main() -> int:
                             for p in (read_wav(w), pause)])
     rows: list[dict[str, float]] = []
     statuses: list[str] = []
-    with local_mosquitto() as port, tempfile.TemporaryDirectory() as d:
+    with private_mosquitto() as broker, tempfile.TemporaryDirectory() as d:
+        port = broker.port
         joined = Path(d) / "bench.wav"
         write_wav(joined, audio)
         settings = Settings(mqtt=MqttConfig(port=port, discovery=False),
@@ -85,7 +85,7 @@ def main() -> int:
     ]
     for stage in ("stt", "model", "publish", "total"):
         xs = [r[stage] for r in rows if r[stage] == r[stage]]
-        lines.append(f"| {stage} | {pct(xs, 50):.0f} | {pct(xs, 95):.0f} |")
+        lines.append(f"| {stage} | {percentile(xs, 50):.0f} | {percentile(xs, 95):.0f} |")
     text = "\n".join(lines)
     print(text)
     print(json.dumps({"rows": rows}), file=sys.stderr)

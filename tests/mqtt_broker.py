@@ -6,17 +6,12 @@ that may already run on the machine (1883): every test gets a fresh one.
 
 from __future__ import annotations
 
-import getpass
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,26 +19,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+from octohome.act.mosquitto import MOSQUITTO, Mosquitto, TlsFiles, free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class TlsFiles:
-    """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate."""
-
-    ca: Path
-    server_cert: Path
-    server_key: Path
-    client_cert: Path
-    client_key: Path
-    other_ca: Path
-    """A CA that signed nothing here: trusting it must fail the handshake."""
+Broker = Mosquitto
+"""The tests' name for it."""
 
 
 def _openssl(*args: str, cwd: Path) -> None:
@@ -68,117 +47,6 @@ def make_tls_files(d: Path) -> TlsFiles:
                  "-extfile", f"{name}.ext", cwd=d)
     return TlsFiles(d / "ca.crt", d / "server.crt", d / "server.key", d / "client.crt",
                     d / "client.key", d / "other_ca.crt")
-
-
-@dataclass
-class Broker:
-    """One Mosquitto process; ``stop()``/``start()`` keep port and persistence."""
-
-    workdir: Path
-    port: int = field(default_factory=free_port)
-    secure_port: int | None = None
-    """TLS listener requiring a client certificate and a password, when set up."""
-
-    password_port: int | None = None
-    """Plain listener requiring a password, when set up."""
-
-    users: dict[str, str] = field(default_factory=dict)
-    tls: TlsFiles | None = None
-    proc: subprocess.Popen[bytes] | None = None
-    nodelay: bool = True
-    """Broker-side TCP_NODELAY: without it, back-to-back small packets (two PUBACKs)
-    wait ~40 ms for the client's delayed ACK."""
-
-    @property
-    def log_file(self) -> Path:
-        return self.workdir / "mosquitto.log"
-
-    def _write_config(self) -> Path:
-        lines = [
-            "per_listener_settings true",
-            f"set_tcp_nodelay {'true' if self.nodelay else 'false'}",
-            "persistence true",
-            f"persistence_location {self.workdir}/",
-            f"log_dest file {self.log_file}",
-            "log_type error",
-            "log_type warning",
-            "log_type notice",
-            "log_type information",
-        ]
-        if os.geteuid() == 0:
-            lines.append(f"user {getpass.getuser()}")
-        lines += [f"listener {self.port} 127.0.0.1", "allow_anonymous true"]
-        if self.users:
-            pw = self.workdir / "passwd"
-            pw.write_text("")
-            for user, password in self.users.items():
-                subprocess.run(["mosquitto_passwd", "-b", str(pw), user, password],
-                               check=True, capture_output=True)
-            if self.password_port:
-                lines += [f"listener {self.password_port} 127.0.0.1", "allow_anonymous false",
-                          f"password_file {pw}"]
-            if self.secure_port and self.tls:
-                lines += [
-                    f"listener {self.secure_port} 127.0.0.1", "allow_anonymous false",
-                    f"password_file {pw}", f"cafile {self.tls.ca}",
-                    f"certfile {self.tls.server_cert}", f"keyfile {self.tls.server_key}",
-                    "require_certificate true",
-                ]
-        conf = self.workdir / "mosquitto.conf"
-        conf.write_text("\n".join(lines) + "\n")
-        return conf
-
-    def start(self, timeout: float = 10.0) -> None:
-        conf = self._write_config()
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                log = self.log_file.read_text() if self.log_file.exists() else ""
-                raise RuntimeError(f"mosquitto exited: {err}\n{log}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("mosquitto did not start listening")
-
-    def stop(self) -> None:
-        """Graceful stop (SIGTERM): Mosquitto saves its persistence file."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)  # a paused broker must see the SIGTERM
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def pause(self) -> None:
-        """SIGSTOP: the kernel still accepts what clients send (a PUBLISH "leaves"
-        the client), but the broker neither reads it nor answers (no PUBACK)."""
-        assert self.proc is not None and self.proc.poll() is None
-        self.proc.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        """SIGCONT after ``pause``."""
-        assert self.proc is not None and self.proc.poll() is None
-        self.proc.send_signal(signal.SIGCONT)
-
-    def kill(self) -> None:
-        """SIGKILL, even while paused: gone without saving its persistence file, and
-        what sat unread in its sockets is lost, as in a crash or power cut."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.proc = None
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ queued during the outage reaching the subscriber.
 from __future__ import annotations
 
 import argparse
-import getpass
 import importlib
 import os
 import platform
@@ -21,9 +20,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from octohome.act.mosquitto import Mosquitto
+from octohome.bench.stats import percentile
 
 BROKER_CANDIDATES = ("mosquitto", "/usr/sbin/mosquitto")
 
@@ -38,48 +39,6 @@ def add_bench_args(parser: argparse.ArgumentParser) -> None:
                         help="also write the results as Markdown to this file")
 
 
-@dataclass
-class PrivateBroker:
-    """A Mosquitto on a free loopback port with its own config and directory."""
-
-    binary: str
-    workdir: Path
-    nodelay: bool
-    port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        if not self.port:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                self.port = int(s.getsockname()[1])
-        conf = self.workdir / "mosquitto.conf"
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true",
-                 f"set_tcp_nodelay {'true' if self.nodelay else 'false'}",
-                 "log_dest none"]
-        if os.geteuid() == 0:
-            lines.append(f"user {getpass.getuser()}")
-        conf.write_text("\n".join(lines) + "\n")
-        self.proc = subprocess.Popen([self.binary, "-c", str(conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.005)
-        raise RuntimeError(f"mosquitto did not start on 127.0.0.1:{self.port}")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-        self.proc = None
-
-
 def _paho() -> Any:
     """paho untyped: the installed 1.x stubs (types-paho-mqtt) do not know the 2.x API."""
     return importlib.import_module("paho.mqtt.client")
@@ -89,14 +48,9 @@ def _no_delay(client: Any, userdata: Any, sock: Any) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
 def _row(name: str, values: list[float]) -> str:
-    return (f"| {name} | {len(values)} | {_pct(values, 0.5):.2f} | {_pct(values, 0.95):.2f}"
-            f" | {_pct(values, 0.99):.2f} | {max(values):.2f} |")
+    p50, p95, p99 = (percentile(values, q) for q in (50, 95, 99))
+    return f"| {name} | {len(values)} | {p50:.2f} | {p95:.2f} | {p99:.2f} | {max(values):.2f} |"
 
 
 class _Sink:
@@ -147,7 +101,7 @@ def _latency_run(binary: str, workdir: Path, nodelay: bool, count: int) -> dict[
     from octohome.core.catalog import Catalog
     from octohome.core.config import MqttConfig
 
-    broker = PrivateBroker(binary, workdir, nodelay)
+    broker = Mosquitto(workdir, nodelay=nodelay, binary=binary)
     broker.start()
     sink = _Sink(broker.port, "#")
     catalog = Catalog.load()
@@ -215,7 +169,7 @@ def _reconnect_run(binary: str, workdir: Path, restarts: int,
     from octohome.act.mapping import Message
     from octohome.core.config import MqttConfig
 
-    broker = PrivateBroker(binary, workdir, True)
+    broker = Mosquitto(workdir, nodelay=True, binary=binary)
     broker.start()
     sink = _Sink(broker.port, "bench/#")
     cfg = MqttConfig(port=broker.port, discovery=False, reconnect_min_delay=min_delay,

@@ -25,8 +25,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import jiwer
 import numpy as np
+from num2words import num2words
 
+from octohome.bench.stats import percentile
 from octohome.hear.audio import SAMPLE_RATE, decode_wav, resample, to_int16
 
 BENCH_COMMANDS: tuple[str, ...] = (
@@ -71,25 +74,6 @@ BENCH_COMMANDS: tuple[str, ...] = (
 
 VOICES = ("en-us", "en-gb")
 
-_ONES = [
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen",
-]
-_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-
-
-def _number_words(n: int) -> str:
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
-    if n < 1000:
-        rest = n % 100
-        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + _number_words(rest))
-    return " ".join(_ONES[int(d)] for d in str(n))
-
-
 _SPELLING = {
     "ok": "okay", "tv": "tv", "t.v.": "tv", "x-mas": "xmas", "a/c": "ac",
     "livingroom": "living room", "airconditioning": "air conditioning",
@@ -100,7 +84,7 @@ def normalize(text: str) -> list[str]:
     """Lower case, numbers and % as words, no punctuation: so "40%" == "forty percent"."""
     t = text.lower().replace("%", " percent ").replace("-", " ")
     t = re.sub(r"(\d+)\.5\b", lambda m: f"{m.group(1)} point five", t)
-    t = re.sub(r"\d+", lambda m: " " + _number_words(int(m.group())) + " ", t)
+    t = re.sub(r"\d+", lambda m: " " + num2words(int(m.group())).replace("-", " ") + " ", t)
     t = re.sub(r"[^a-z' ]+", " ", t)
     words = []
     for w in t.split():
@@ -111,14 +95,11 @@ def normalize(text: str) -> list[str]:
 
 
 def word_errors(ref: list[str], hyp: list[str]) -> int:
-    """Levenshtein distance over words (substitutions + deletions + insertions)."""
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1]
+    """Word edits (substitutions + deletions + insertions), by jiwer."""
+    if not ref:
+        return len(hyp)
+    out = jiwer.process_words(" ".join(ref), " ".join(hyp))
+    return int(out.substitutions + out.deletions + out.insertions)
 
 
 def render(text: str, voice: str = "en-us") -> np.ndarray:
@@ -165,10 +146,6 @@ class Result:
     p95_ms: float
     mean_audio_s: float
     errors: list[tuple[str, str]]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else 0.0
 
 
 def add_bench_args(parser: argparse.ArgumentParser) -> None:
@@ -304,7 +281,7 @@ def _run_one(tr: object, texts: list[str], audios: list[np.ndarray]) -> Result:
             misses.append((text, out.text))
     return Result(
         "", False, 0, 1, "", 100.0 * errs / max(1, words),
-        _percentile(lat, 50), _percentile(lat, 95),
+        percentile(lat, 50), percentile(lat, 95),
         float(np.mean([len(a) / SAMPLE_RATE for a in audios])), misses,
     )
 

@@ -12,70 +12,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import getpass
 import json
-import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from octohome.act.mosquitto import broker_answers, private_mosquitto
+
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def broker_answers(host: str, port: int, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def local_mosquitto(port: int | None = None) -> Iterator[int]:
-    """A private Mosquitto on 127.0.0.1:PORT for the duration of the block."""
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not Path(exe).exists():
-        raise RuntimeError("mosquitto is not installed (./setup.sh installs it: packages.apt)")
-    port = port or free_port()
-    with tempfile.TemporaryDirectory(prefix="octohome-mosquitto-") as d:
-        conf = Path(d) / "mosquitto.conf"
-        lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false",
-                 "log_dest none"]
-        if os.geteuid() == 0:
-            lines.append(f"user {getpass.getuser()}")
-        conf.write_text("\n".join(lines) + "\n")
-        proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
-        try:
-            end = time.monotonic() + 10
-            while not broker_answers("127.0.0.1", port, 0.2):
-                if proc.poll() is not None or time.monotonic() > end:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(f"mosquitto did not start: {err.strip()}")
-                time.sleep(0.05)
-            yield port
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 class Recorder:
@@ -168,7 +117,7 @@ def run_cli(args: argparse.Namespace) -> int:
     host, port = settings.mqtt.host, settings.mqtt.port
     with contextlib.ExitStack() as stack:
         if args.local_broker or not broker_answers(host, port):
-            port = stack.enter_context(local_mosquitto())
+            port = stack.enter_context(private_mosquitto()).port
             host = "127.0.0.1"
             why = ("--local-broker" if args.local_broker else
                    f"no broker answers at {settings.mqtt.host}:{settings.mqtt.port}")

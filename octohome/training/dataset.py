@@ -19,46 +19,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from num2words import num2words
+
 from octohome.core.catalog import Catalog, Device, arg_values, format_value
 
 # -- spoken numbers ------------------------------------------------------------------
 
-_ONES = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-
-
 def spoken_int(n: int, rng: random.Random | None = None) -> str:
-    """0..100 in words ("twenty five" or "twenty-five")."""
-    if n < 20:
-        return _ONES[n]
+    """A whole number in words, as num2words writes it ("twenty-one", "one hundred and
+    five"), with the variants people and recognizers write: "a hundred" for 100 (30%),
+    and a space instead of the hyphen (70%). The random draws are made in the same
+    order as before num2words was used, so the generated data keeps its hash."""
     if n == 100:
         return "one hundred" if rng is None or rng.random() < 0.7 else "a hundred"
-    tens, ones = divmod(n, 10)
-    if ones == 0:
-        return _TENS[tens]
-    sep = "-" if rng is not None and rng.random() < 0.3 else " "
-    return f"{_TENS[tens]}{sep}{_ONES[ones]}"
+    words: str = num2words(n)
+    if "-" in words:
+        sep = "-" if rng is not None and rng.random() < 0.3 else " "
+        words = words.replace("-", sep)
+    return words
 
 
 def say_number(value: float, rng: random.Random) -> str:

@@ -106,3 +106,21 @@ def test_function_table_styles(demo: Catalog) -> None:
     assert own.token_ids == octo.token_ids == tuple(range(6, 26))
     assert octo.tokens[0] == "<nexa_0>" and octo.prompt_prefix.startswith("Below is the query")
     assert FunctionTable.from_json(own.to_json()) == own
+
+
+@pytest.mark.parametrize(
+    ("n", "words"),
+    [(0, "zero"), (7, "seven"), (40, "forty"), (21, "twenty one"), (100, "one hundred"),
+     (150, "one hundred and fifty"), (254, "two hundred and fifty four"),
+     (1000, "one thousand")],
+)
+def test_spoken_int_any_size(n: int, words: str) -> None:
+    """num2words says every whole number (the hand-written table stopped at 100)."""
+    import random
+
+    class NoHyphen(random.Random):
+        def random(self) -> float:
+            return 0.5  # the space variant, and "one hundred" rather than "a hundred"
+
+    assert spoken_int(n, NoHyphen()) == words
+    assert spoken_int(n).replace("-", " ") == words
