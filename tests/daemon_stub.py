@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import sys
 
-from octohome.cli import build_parser
-from octohome.service import daemon
+from octohome.cli import build_parser, run
 from tests.stub_parser import stub_factory
 
 if __name__ == "__main__":
     args = build_parser().parse_args(sys.argv[1:])
-    sys.exit(daemon.run_cli(args, parser_factory=stub_factory))
+    sys.exit(run.run_cli(args, parser_factory=stub_factory))

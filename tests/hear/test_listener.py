@@ -167,14 +167,14 @@ def test_listen_cli_on_wav_and_stdin(tmp_path) -> None:  # type: ignore[no-untyp
     )
     path = tmp_path / "session.wav"
     write_wav(path, audio)
-    res = run_module("octohome.hear.listener", "--input", str(path), "--json")
+    res = run_module("octohome.cli.listen", "--input", str(path), "--json")
     assert res.returncode == 0, res.stderr
     events = [json.loads(line) for line in res.stdout.decode().splitlines()]
     assert [e["event"] for e in events] == ["wake", "speech_start", "speech_end", "transcript"]
     assert "kitchen" in events[-1]["text"].lower()
 
     res = run_module(
-        "octohome.hear.listener", "--input", "-", "--wake", "none", "--no-stt",
+        "octohome.cli.listen", "--input", "-", "--wake", "none", "--no-stt",
         stdin=audio.astype("<i2").tobytes(),
     )
     assert res.returncode == 0, res.stderr
@@ -185,7 +185,7 @@ def test_listen_cli_on_wav_and_stdin(tmp_path) -> None:  # type: ignore[no-untyp
 def test_listen_cli_bad_input(tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "x.wav"
     bad.write_text("hello")
-    res = run_module("octohome.hear.listener", "--input", str(bad), "--no-stt")
+    res = run_module("octohome.cli.listen", "--input", str(bad), "--no-stt")
     assert res.returncode == 2 and b"not a WAV file" in res.stderr
-    res = run_module("octohome.hear.listener", "--input", str(bad), "--wake", "hey_siri")
+    res = run_module("octohome.cli.listen", "--input", str(bad), "--wake", "hey_siri")
     assert res.returncode == 2 and b"Traceback" not in res.stderr

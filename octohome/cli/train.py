@@ -1,0 +1,65 @@
+"""``octohome train``: train a model for a catalog (:mod:`octohome.training.train`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_cli(p: argparse.ArgumentParser) -> None:
+    from octohome.training.train import TrainConfig
+
+    d = TrainConfig()
+    p.add_argument("--catalog", type=Path, help="catalog directory (default: devices/)")
+    p.add_argument("--out", type=Path, default=Path("runs/train"), help="output directory")
+    p.add_argument("--steps", type=int, default=d.steps, help="optimizer steps")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per step")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument(
+        "--per-function", type=int, default=d.per_function, help="generated examples per function"
+    )
+    p.add_argument(
+        "--first-layer",
+        type=int,
+        default=d.first_layer,
+        help="LoRA on this layer and above (lower layers frozen)",
+    )
+    p.add_argument(
+        "--style",
+        choices=["octohome", "octopus"],
+        default="octohome",
+        help="octopus: <nexa_N> tokens and the Octopus v2 prompt",
+    )
+    p.add_argument("--quant", choices=["q8_0", "q4_k_m", "f16"], default="q8_0")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=d.threads,
+        help="CPU threads (default 1: reproduces the shipped model exactly; 2 is ~1.5x"
+        " faster but the result differs slightly with the thread count)",
+    )
+    p.add_argument("--dump-data", type=Path, help="also write the generated data as JSONL")
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from octohome.core.catalog import Catalog
+    from octohome.training.dataset import build_dataset, write_jsonl
+    from octohome.training.train import TrainConfig, train
+
+    catalog = Catalog.load(args.catalog)
+    cfg = TrainConfig(
+        seed=args.seed,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        per_function=args.per_function,
+        first_layer=args.first_layer,
+        style=args.style,
+        threads=args.threads,
+    )
+    if args.dump_data:
+        write_jsonl(
+            build_dataset(catalog, cfg.seed, cfg.per_function, cfg.negative_share), args.dump_data
+        )
+    path = train(catalog, cfg, args.out, quant=args.quant)
+    print(path)
+    return 0
