@@ -335,10 +335,9 @@ class MqttLink:
         self._client = self._make_client()
         if config.password is not None:
             # Belt and braces: the log pipeline masks it even if some library quotes it.
-            with contextlib.suppress(ImportError):
-                from octohome.service.logs import add_secret
+            from octohome.core.secrets import add_secret
 
-                add_secret(config.password.get_secret_value())
+            add_secret(config.password.get_secret_value())
 
     @classmethod
     def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> MqttLink:

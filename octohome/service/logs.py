@@ -31,30 +31,20 @@ from typing import Any, TextIO
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
+from octohome.core.secrets import add_secret, known_secrets
+
 MASK = "********"
 SECRET_KEYS = frozenset({"password", "passwd", "secret", "token", "api_key", "mqtt_password"})
 # structlog/stdlib bookkeeping that must reach later processors untouched (and is
 # removed before rendering).
 _META_KEYS = frozenset({"_record", "_from_structlog"})
 
-_secrets: set[str] = set()
-
-
-def add_secret(value: str | None) -> None:
-    """Mask ``value`` wherever it appears in a log line from now on."""
-    if value and len(value) >= 3:
-        _secrets.add(value)
-
-
-def _ordered_secrets() -> list[str]:
-    # Longest first: a secret that contains another must be masked whole.
-    return sorted(_secrets, key=len, reverse=True)
 
 
 def mask_text(text: str) -> str:
     """``text`` with every known secret masked, also in its JSON- and repr-escaped
     forms (a password with a quote or backslash is written escaped by the renderers)."""
-    for s in _ordered_secrets():
+    for s in known_secrets():
         for form in {s, json.dumps(s)[1:-1], repr(s)[1:-1]}:
             if form in text:
                 text = text.replace(form, MASK)
@@ -69,7 +59,7 @@ def _mask(value: Any) -> Any:
                 for k, v in value.items()}
     if isinstance(value, list | tuple):
         return type(value)(_mask(v) for v in value)
-    if value is None or isinstance(value, bool | int | float) or not _secrets:
+    if value is None or isinstance(value, bool | int | float) or not known_secrets():
         return value
     # Any other object is rendered with str() (JSON) or repr() (console): an
     # exception passed as a value (``error=exc``) carries its message that way.
@@ -111,7 +101,7 @@ class _MaskedRenderer:
 
     def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> Any:
         out = self.renderer(logger, name, event)
-        if not _secrets:
+        if not known_secrets():
             return out
         if isinstance(out, bytes):
             return mask_text(out.decode("utf-8", "replace")).encode()

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import structlog
 
+from octohome.core import secrets
 from octohome.service import logs
 
 PASSWORD = "hunter2-Pw!x"
@@ -27,10 +28,10 @@ FORMATS = ("json", "console")
 
 @pytest.fixture(autouse=True)
 def _restore() -> Iterator[None]:
-    saved = set(logs._secrets)
+    saved = set(secrets._secrets)
     yield
-    logs._secrets.clear()
-    logs._secrets.update(saved)
+    secrets._secrets.clear()
+    secrets._secrets.update(saved)
     logs.configure("info", "json", stream=sys.stderr)
 
 
