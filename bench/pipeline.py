@@ -47,7 +47,9 @@ def main() -> int:
     from octohome.act.mosquitto import private_mosquitto
     from octohome.cli.demo import demo_items
     from octohome.core.config import AudioConfig, MqttConfig, Settings
-    from octohome.hear.audio import SAMPLE_RATE, WavFileSource, read_wav, write_wav
+    from octohome.hear.audio import SAMPLE_RATE
+    from octohome.hear.sources import WavFileSource
+    from octohome.hear.wav import read_wav, write_wav
     from octohome.service import logs
     from octohome.service.daemon import Daemon
 

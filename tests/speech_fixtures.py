@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from octohome.hear.audio import SAMPLE_RATE, decode_wav, read_wav, resample, to_int16
+from octohome.hear.audio import SAMPLE_RATE
+from octohome.hear.resample import resample, to_int16
+from octohome.hear.wav import decode_wav, read_wav
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,7 +30,9 @@ import numpy as np
 from num2words import num2words
 
 from octohome.bench.stats import percentile
-from octohome.hear.audio import SAMPLE_RATE, decode_wav, resample, to_int16
+from octohome.hear.audio import SAMPLE_RATE
+from octohome.hear.resample import resample, to_int16
+from octohome.hear.wav import decode_wav
 
 BENCH_COMMANDS: tuple[str, ...] = (
     "switch on the kitchen lights",

@@ -82,7 +82,8 @@ def joined_wav(items: list[DemoItem], out: Path, gap: float = 1.0) -> Path:
     """All demo commands in one file, ``gap`` seconds of silence apart."""
     import numpy as np
 
-    from octohome.hear.audio import SAMPLE_RATE, read_wav, write_wav
+    from octohome.hear.audio import SAMPLE_RATE
+    from octohome.hear.wav import read_wav, write_wav
 
     pause = np.zeros(int(gap * SAMPLE_RATE), dtype=np.int16)
     parts: list[Any] = []

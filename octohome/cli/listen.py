@@ -62,8 +62,9 @@ _KIND = {
 
 def run_cli(args: argparse.Namespace) -> int:
     from octohome.core.config import ConfigError, load_settings
-    from octohome.hear.audio import AudioError, list_input_devices, open_source
+    from octohome.hear.audio import AudioError
     from octohome.hear.listener import Listener
+    from octohome.hear.sources import list_input_devices, open_source
     from octohome.hear.stt import SttError
     from octohome.hear.wake import WakeError
 

@@ -33,8 +33,9 @@ def run_cli(args: argparse.Namespace) -> int:
 
     from octohome.core.catalog import Catalog, CatalogError
     from octohome.core.config import ConfigError, load_settings
-    from octohome.hear.audio import AudioError, read_wav
+    from octohome.hear.audio import AudioError
     from octohome.hear.stt import SttError, Transcriber
+    from octohome.hear.wav import read_wav
 
     t_start = time.perf_counter()
     try:

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from octohome.hear.audio import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE, AudioSource
+from octohome.hear.audio import FRAME_SAMPLES, FRAME_SECONDS, SAMPLE_RATE
+from octohome.hear.sources import AudioSource
 
 if TYPE_CHECKING:
     from octohome.core.catalog import Catalog

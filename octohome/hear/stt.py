@@ -339,7 +339,7 @@ class Transcriber:
         if x.ndim != 1:
             raise ValueError("transcribe wants mono samples (a 1-D array)")
         if sample_rate != SAMPLE_RATE:
-            from octohome.hear.audio import resample
+            from octohome.hear.resample import resample
 
             x = resample(x, sample_rate)
         seconds = len(x) / SAMPLE_RATE

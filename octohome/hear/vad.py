@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from octohome.hear.audio import FRAME_SAMPLES, FRAME_SECONDS, frames_of
+from octohome.hear.audio import FRAME_SAMPLES, FRAME_SECONDS
+from octohome.hear.sources import frames_of
 
 CONTEXT = 64
 """Samples of the previous frame the v6 model sees before each 512-sample frame."""

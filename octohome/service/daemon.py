@@ -67,8 +67,8 @@ if TYPE_CHECKING:
     from octohome.core.calls import Call
     from octohome.core.catalog import Catalog
     from octohome.core.config import Settings
-    from octohome.hear.audio import AudioSource
     from octohome.hear.listener import Listener
+    from octohome.hear.sources import AudioSource
     from octohome.hear.stt import Transcriber
 
 log = structlog.get_logger("octohome.service.daemon")
@@ -278,7 +278,7 @@ class Daemon:
             from octohome.hear.listener import Listener
 
             if self._is_file_input() and self.input_spec != "-" and self.source_factory is None:
-                from octohome.hear.audio import read_wav
+                from octohome.hear.wav import read_wav
 
                 read_wav(self.input_spec)  # a missing or broken file stops the start
 
@@ -393,8 +393,8 @@ class Daemon:
     # -- stages ------------------------------------------------------------------------
 
     async def _audio_stage(self) -> None:
-        from octohome.hear.audio import open_source
         from octohome.hear.listener import ListenTimeout, SpeechEnd, WakeEvent
+        from octohome.hear.sources import open_source
 
         assert self.listener is not None and self._speech is not None
         source = await asyncio.to_thread(self.source_factory or open_source, self.input_spec,
@@ -756,7 +756,7 @@ def _speech_utterance(item: tuple[np.ndarray, float, str]) -> Utterance:
 
 def _heartbeat(source: AudioSource, daemon: Daemon) -> AudioSource:
     """Wrap an audio source so that every frame proves the audio path is alive."""
-    from octohome.hear.audio import AudioSource
+    from octohome.hear.sources import AudioSource
 
     class _Heartbeat(AudioSource):
         def __init__(self) -> None:

@@ -12,19 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from octohome.hear.audio import (
-    FRAME_SAMPLES,
-    SAMPLE_RATE,
-    AudioError,
-    RawPcmSource,
-    Resampler,
-    WavFileSource,
-    frames_of,
-    import_sounddevice,
-    read_wav,
-    resample,
-    write_wav,
-)
+from octohome.hear.audio import FRAME_SAMPLES, SAMPLE_RATE, AudioError
+from octohome.hear.resample import Resampler, resample
+from octohome.hear.sources import RawPcmSource, WavFileSource, frames_of, import_sounddevice
+from octohome.hear.wav import read_wav, write_wav
 from tests.paths import ROOT
 from tests.speech_fixtures import data_wav, needs_espeak, needs_sox, run_module, speak
 
@@ -197,7 +188,9 @@ def _alsa_home(tmp_path: Path, raw: Path) -> dict[str, str]:
 
 
 def test_no_microphone_is_one_clear_message(tmp_path: Path) -> None:
-    pytest.importorskip("sounddevice", exc_type=OSError)
+    # sounddevice raises OSError, not ImportError, when the PortAudio library is
+    # missing; pytest runs with any exception class, its stubs say ImportError only
+    pytest.importorskip("sounddevice", exc_type=OSError)  # type: ignore[arg-type]
     code = textwrap.dedent(
         """
         import sounddevice as sd
@@ -220,7 +213,9 @@ def test_no_microphone_is_one_clear_message(tmp_path: Path) -> None:
 
 def test_microphone_capture_through_alsa_file_plugin(tmp_path: Path) -> None:
     """The real sounddevice/PortAudio path, fed by ALSA's file plugin instead of a sound card."""
-    pytest.importorskip("sounddevice", exc_type=OSError)
+    # sounddevice raises OSError, not ImportError, when the PortAudio library is
+    # missing; pytest runs with any exception class, its stubs say ImportError only
+    pytest.importorskip("sounddevice", exc_type=OSError)  # type: ignore[arg-type]
     samples = (np.sin(np.arange(24000) / 7.0) * 8000).astype("<i2")
     raw = tmp_path / "mic.raw"
     raw.write_bytes(samples.tobytes())
@@ -228,7 +223,7 @@ def test_microphone_capture_through_alsa_file_plugin(tmp_path: Path) -> None:
     code = textwrap.dedent(
         """
         import sys, numpy as np
-        from octohome.hear.audio import MicSource
+        from octohome.hear.sources import MicSource
         # The file plugin is not paced: after the file it returns silence as fast
         # as the CPU allows, so the default 30 s queue can fill (and drop the
         # file's blocks, oldest first) before the first read. A real microphone
@@ -271,7 +266,7 @@ class _PickyCard:
         assert kind == "input"
         return {"default_samplerate": 48000.0}
 
-    def RawInputStream(self, *, samplerate: int, callback, **kw: object):  # type: ignore[no-untyped-def]
+    def RawInputStream(self, *, samplerate: int, callback, **kw: object):
         self.opened.append(samplerate)
         if samplerate != 48000:
             raise self.PortAudioError("Error opening RawInputStream: Invalid sample rate [PaErrorCode -9997]")
@@ -294,7 +289,7 @@ class _PickyCard:
 
 
 def test_microphone_that_refuses_16k_is_resampled(monkeypatch: pytest.MonkeyPatch) -> None:
-    from octohome.hear import audio
+    from octohome.hear import sources as audio
 
     t = np.arange(48000) / 48000
     tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from octohome.bench.stt import normalize, word_errors
 from octohome.core.config import AudioConfig
-from octohome.hear.audio import SAMPLE_RATE, AudioSource, frames_of, write_wav
+from octohome.hear.audio import SAMPLE_RATE
 from octohome.hear.listener import (
     Listener,
     ListenEvent,
@@ -21,8 +23,10 @@ from octohome.hear.listener import (
     UtteranceSegmenter,
     WakeEvent,
 )
+from octohome.hear.sources import AudioSource, frames_of
 from octohome.hear.stt import Transcriber
 from octohome.hear.vad import VoiceActivity, speech_bounds
+from octohome.hear.wav import write_wav
 from tests.speech_fixtures import (
     data_wav,
     run_module,
@@ -39,7 +43,7 @@ class ArraySource(AudioSource):
         self.audio = audio
         self.on_frame = on_frame or {}
 
-    def frames(self):  # type: ignore[no-untyped-def]
+    def frames(self) -> Iterator[np.ndarray]:
         for i, f in enumerate(frames_of(self.audio)):
             action = self.on_frame.get(i)
             if callable(action):
@@ -161,7 +165,7 @@ def test_async_events(vad: VoiceActivity) -> None:
     assert isinstance(events[0], SpeechStart)
 
 
-def test_listen_cli_on_wav_and_stdin(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_listen_cli_on_wav_and_stdin(tmp_path: Path) -> None:
     audio = np.concatenate(
         [silence(0.5), data_wav("okay_nabu.wav"), silence(0.4), command(), silence(1.5)]
     )
@@ -182,7 +186,7 @@ def test_listen_cli_on_wav_and_stdin(tmp_path) -> None:  # type: ignore[no-untyp
     assert "speech start" in out and "speech end" in out
 
 
-def test_listen_cli_bad_input(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_listen_cli_bad_input(tmp_path: Path) -> None:
     bad = tmp_path / "x.wav"
     bad.write_text("hello")
     res = run_module("octohome.cli.listen", "--input", str(bad), "--no-stt")

@@ -124,7 +124,7 @@ def test_silence_noise_and_empty_give_no_transcript(transcriber: Transcriber) ->
 @needs_espeak
 def test_long_speech_does_not_hang(transcriber: Transcriber) -> None:
     texts = ["turn on the kitchen lights", "open the bedroom blinds", "lock the front door"]
-    parts = []
+    parts: list[np.ndarray] = []
     while sum(len(p) for p in parts) < 16000 * 60:
         for t in texts:
             parts += [speak(t), silence(0.4)]
@@ -136,7 +136,7 @@ def test_long_speech_does_not_hang(transcriber: Transcriber) -> None:
 
 def test_float_input_and_other_rate(transcriber: Transcriber) -> None:
     audio = data_wav("kitchen_lights_on.wav")
-    from octohome.hear.audio import resample
+    from octohome.hear.resample import resample
 
     as_48k = resample(audio.astype(np.float32) / 32768, 16000, 48000)
     out = transcriber.transcribe(as_48k, sample_rate=48000)
@@ -160,7 +160,7 @@ def test_cli_errors_and_silence(tmp_path: Path) -> None:
     assert res.returncode == 2 and res.stdout == b""
     assert b"bad.wav" in res.stderr and b"Traceback" not in res.stderr
 
-    from octohome.hear.audio import write_wav
+    from octohome.hear.wav import write_wav
 
     quiet = tmp_path / "quiet.wav"
     write_wav(quiet, silence(1.5))

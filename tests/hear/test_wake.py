@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from octohome.hear.audio import frames_of
+from octohome.hear.sources import frames_of
 from octohome.hear.wake import WakeDetector, WakeError, cutoff_for
 from tests.speech_fixtures import data_wav, needs_espeak, silence, speak
 
