@@ -52,7 +52,7 @@ import paho.mqtt.client as _paho_client
 import structlog
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from octohome import __version__
+from octohome.act.discovery import Topics, discovery_payload
 from octohome.act.mapping import Message, build_messages
 
 if TYPE_CHECKING:
@@ -68,54 +68,6 @@ that for mypy and rejects every 2.x API; so the module is used untyped here."""
 
 Status = Literal["published", "expired", "rejected", "not_a_command"]
 """Fate of a call: the four values of the ``status`` field of intent events."""
-
-
-@dataclass(frozen=True)
-class Topics:
-    """The assistant's own topics, all under ``octohome/<site>/``."""
-
-    base: str
-    """``octohome/<site>``."""
-
-    @property
-    def availability(self) -> str:
-        """``online``/``offline``, retained; ``offline`` is also the last will."""
-        return f"{self.base}/availability"
-
-    @property
-    def intent(self) -> str:
-        """One JSON event per utterance: text, call, status, latencies."""
-        return f"{self.base}/intent"
-
-    @property
-    def transcript(self) -> str:
-        """What speech-to-text heard (JSON: text, source)."""
-        return f"{self.base}/transcript"
-
-    @property
-    def state(self) -> str:
-        """Retained JSON the Home Assistant sensors read: transcript, command, status."""
-        return f"{self.base}/state"
-
-    @property
-    def say(self) -> str:
-        """Input: a text command, as if it had been heard."""
-        return f"{self.base}/say"
-
-    @property
-    def listen(self) -> str:
-        """Input: push-to-talk (``PRESS``/``start``, ``stop``)."""
-        return f"{self.base}/listen"
-
-    @property
-    def mute(self) -> str:
-        """Input: ``ON``/``OFF``; Home Assistant publishes it retained, so it survives restarts."""
-        return f"{self.base}/mute"
-
-    @property
-    def mute_state(self) -> str:
-        """The mute state as the assistant applied it, retained."""
-        return f"{self.base}/mute/state"
 
 
 @dataclass(frozen=True)
@@ -951,50 +903,6 @@ class MqttLink:
         return Message(f"{prefix}/device/{self.device_id}/config",
                        _json(discovery_payload(self.device_id, self.site, self.topics)),
                        qos=1, retain=True)
-
-
-def discovery_payload(device_id: str, site: str, topics: Topics) -> dict[str, Any]:
-    """The Home Assistant device-discovery document of the assistant."""
-
-    def uid(name: str) -> str:
-        return f"{device_id}_{name}"
-
-    def sensor(name: str, key: str, icon: str) -> dict[str, Any]:
-        return {
-            "p": "sensor", "name": name, "unique_id": uid(key), "icon": icon,
-            "state_topic": topics.state, "value_template": f"{{{{ value_json.{key} }}}}",
-        }
-
-    return {
-        "dev": {
-            "ids": [device_id],
-            "name": f"octohome {site}",
-            "mf": "octohome",
-            "mdl": "offline voice assistant",
-            "sw": __version__,
-        },
-        "o": {"name": "octohome", "sw": __version__},
-        "cmps": {
-            uid("transcript"): sensor("Last transcript", "transcript", "mdi:microphone-message"),
-            uid("command"): sensor("Last command", "command", "mdi:home-lightning-bolt"),
-            uid("status"): sensor("Status", "status", "mdi:check-network"),
-            uid("mute"): {
-                "p": "switch", "name": "Mute", "unique_id": uid("mute"),
-                "icon": "mdi:microphone-off", "command_topic": topics.mute,
-                "state_topic": topics.mute_state, "payload_on": "ON", "payload_off": "OFF",
-                "retain": True,
-            },
-            uid("listen"): {
-                "p": "button", "name": "Listen", "unique_id": uid("listen"),
-                "icon": "mdi:microphone", "command_topic": topics.listen,
-                "payload_press": "PRESS",
-            },
-        },
-        "availability_topic": topics.availability,
-        "payload_available": "online",
-        "payload_not_available": "offline",
-        "qos": 1,
-    }
 
 
 def _replace(outcome: Outcome, **changes: Any) -> Outcome:

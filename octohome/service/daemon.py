@@ -47,9 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -57,6 +55,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
+
+from octohome.service.notify import Notifier
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -90,43 +90,6 @@ def load_real_parser(settings: Settings, catalog: Catalog) -> ParserLike:
     parser = load_parser(settings, catalog)
     parser.warm_up()
     return parser
-
-
-# -- systemd notification ------------------------------------------------------------
-
-
-class Notifier:
-    """sd_notify(3) over ``$NOTIFY_SOCKET``; does nothing outside systemd."""
-
-    def __init__(self, address: str | None = None) -> None:
-        address = address if address is not None else os.environ.get("NOTIFY_SOCKET")
-        self.sock: socket.socket | None = None
-        if address:
-            if address.startswith("@"):
-                address = "\0" + address[1:]
-            try:
-                sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                sock.connect(address)
-                self.sock = sock
-            except OSError as exc:
-                log.warning("cannot reach systemd's notify socket", error=str(exc))
-        usec = os.environ.get("WATCHDOG_USEC")
-        pid = os.environ.get("WATCHDOG_PID")
-        self.watchdog_s: float | None = None
-        if usec and usec.isdigit() and (not pid or pid == str(os.getpid())):
-            self.watchdog_s = int(usec) / 1e6
-        self._status = ""
-
-    def notify(self, *lines: str) -> None:
-        if self.sock is None:
-            return
-        with contextlib.suppress(OSError):
-            self.sock.send("\n".join(lines).encode())
-
-    def status(self, text: str) -> None:
-        if text != self._status:
-            self._status = text
-            self.notify(f"STATUS={text}")
 
 
 # -- data ------------------------------------------------------------------------------

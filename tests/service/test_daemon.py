@@ -34,7 +34,8 @@ from pydantic import BaseModel
 from octohome.act.link import Outcome
 from octohome.core.catalog import DEFAULT_CATALOG_DIR, Catalog
 from octohome.core.config import ConfigError, MqttConfig, Settings, load_settings
-from octohome.service.daemon import Daemon, Notifier, Utterance
+from octohome.service.daemon import Daemon, Utterance
+from octohome.service.notify import Notifier
 from tests.mqtt_broker import Broker, Subscriber, publish_once
 from tests.paths import ROOT
 from tests.stub_parser import StubParser, soak_call, stub_factory
@@ -250,7 +251,8 @@ class _FlakySource:
         self.opened = 0
 
     def __call__(self, spec: str, device: Any) -> Any:
-        from octohome.hear.audio import AudioError, WavFileSource
+        from octohome.hear.audio import AudioError
+        from octohome.hear.sources import WavFileSource
 
         self.opened += 1
         if self.opened <= self.failures:
@@ -278,9 +280,9 @@ def test_a_failing_stage_is_restarted_and_the_daemon_lives_on(mqtt_broker: Broke
         update={"audio": AudioConfig(wake="none")})
     source = _FlakySource(failures=3)
     d, got = _stub_daemon(settings, audio=True, input_spec="mic",
-                          transcriber=_FakeTranscriber(),  # type: ignore[arg-type]
+                          transcriber=_FakeTranscriber(),
                           listener=Listener(settings.audio, transcriber=None,
-                                            vad=VoiceActivity()),  # type: ignore[arg-type]
+                                            vad=VoiceActivity()),
                           source_factory=source)
     d.BACKOFF_MIN = 0.05
     run = Running(d)
@@ -469,7 +471,8 @@ def test_watchdog_is_not_fed_once_the_mqtt_link_is_dead(mqtt_broker: Broker, tmp
             if failure == "paho thread dies":
                 link._client.loop_misc = boom  # runs on every turn of paho's loop
             else:
-                link._parse_input = boom  # type: ignore[method-assign]
+                # a stand-in that raises (mypy compares it with the unbound method)
+                link._parse_input = boom  # type: ignore[method-assign,assignment]
                 publish_once(mqtt_broker.port, SAY, b"turn on the kitchen lights")
             assert _wait(lambda: not link.alive()[0], 10)
             # A heartbeat that checked health just before the failure may still land
@@ -748,8 +751,9 @@ def test_short_soak_with_the_real_model(shipped_model: Path, mqtt_broker: Broker
 
 def test_vad_finds_the_speech_in_the_demo_wav() -> None:
     """The VAD (Silero on onnxruntime) finds the speech in the demo WAV where it is."""
-    from octohome.hear.audio import frames_of, read_wav
+    from octohome.hear.sources import frames_of
     from octohome.hear.vad import VoiceActivity
+    from octohome.hear.wav import read_wav
 
     vad = VoiceActivity()
     probs = [vad.probability(f) for f in frames_of(read_wav(ROOT / "demo" /
