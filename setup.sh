@@ -198,6 +198,8 @@ case "$action" in
         install_model
         say "ruff"
         "$VENV/bin/ruff" check octohome tests
+        say "import contracts (lint-imports)"
+        "$VENV/bin/lint-imports"
         say "mypy"
         "$VENV/bin/mypy"
         say "pytest"

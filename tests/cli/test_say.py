@@ -98,7 +98,7 @@ def test_cli_with_real_model(mqtt_broker: Broker, tmp_path: Path) -> None:
     """The real load_parser, when llama.cpp and the shipped model are installed."""
     pytest.importorskip("llama_cpp")
     try:
-        from octohome.understand.modelfile import shipped_model_path  # type: ignore[attr-defined]
+        from octohome.understand.modelfile import shipped_model_path
     except ImportError:
         pytest.skip("octohome.understand.modelfile not available")
     if not shipped_model_path().exists():
