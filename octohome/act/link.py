@@ -27,6 +27,22 @@ died or a callback raised (each callback is guarded: the exception is logged
 and the link marked broken instead of silently ending paho's thread). The
 daemon stops feeding systemd's watchdog then, and systemd restarts it.
 
+Inputs (``say``, ``listen``, ``mute``) survive a short absence. The link's
+session with the broker is persistent (``clean_session`` false), so a broker
+restart or a dropped connection does not lose the ``say`` commands published
+meanwhile: the broker keeps the subscription (across its own restart, with its
+persistence on) and queues them until the link is back. With a clean session,
+everything the broker had not yet delivered when it went down, and everything
+published before the link's SUBSCRIBE after the reconnect, was dropped by the
+broker without a trace. A session is only resumed after an absence shorter than
+``command_ttl``; the first connection of a process, and one after a longer
+absence, first discard the old session (:meth:`MqttLink._discard_session`), so
+says queued for a stopped assistant or during a long outage are never acted on.
+A say delivered twice around a broker restart is taken once: the broker's own
+redelivery (flagged DUP) of one whose PUBACK it had not processed, and the
+sender's resend of one whose PUBACK it never got (QoS 1 is at least once; the
+broker forwards that resend as a new message).
+
 Everything public is thread-safe: methods post to the worker and return a
 ``concurrent.futures.Future`` (``asyncio.wrap_future`` makes it awaitable), and
 inputs (say / listen / mute) are delivered to callbacks or an asyncio queue.
@@ -41,7 +57,7 @@ import queue
 import socket
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -139,7 +155,7 @@ def _json(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-_PAHO_INTERNALS = ("_out_messages", "_out_message_mutex", "_thread")
+_PAHO_INTERNALS = ("_out_messages", "_out_message_mutex", "_thread", "_clean_session")
 """paho attributes the link relies on that are not public API. paho-mqtt is pinned
 to one exact version in pyproject.toml for them; :class:`_Client` refuses to start
 on a paho that lacks them, and a test checks the installed version is the pinned one."""
@@ -244,6 +260,15 @@ class MqttLink:
     """A message past its deadline that paho no longer holds has an event (PUBACK or
     reconnect) on its way to the worker; this long without it, it is expired anyway."""
 
+    INFLIGHT_MAX = 20
+    """Command messages handed to paho and not yet acknowledged, at most; the rest
+    wait in our queue. A message sent but not acknowledged when the connection
+    drops may have reached the broker and its subscribers, and is sent again after
+    the reconnect (QoS 1: at least once): a duplicate for every one the broker had
+    taken. Without this window, a burst put every queued command on the wire at
+    once, and a broker restart duplicated dozens of them (paho's own window, also
+    20, is off: see :class:`_Client`)."""
+
     def __init__(
         self,
         config: MqttConfig,
@@ -284,6 +309,14 @@ class MqttLink:
         self._broken: str | None = None
         """Why the link cannot be trusted any more (a paho callback raised)."""
         self._stopping = False
+        self._up = False
+        """paho's thread: a connection is up (CONNACK accepted, no disconnect since)."""
+        self._lost_at: float | None = None
+        """paho's thread: when the last connection was lost (None: never connected)."""
+        self._recent_says: OrderedDict[bytes, float] = OrderedDict()
+        """paho's thread: say payloads taken within ``command_ttl`` (:meth:`_taken_before`)."""
+        self._resumed_at: float | None = None
+        """paho's thread: when a connection last resumed the session (the broker had kept it)."""
         self._client = self._make_client()
         if config.password is not None:
             # Belt and braces: the log pipeline masks it even if some library quotes it.
@@ -299,23 +332,13 @@ class MqttLink:
 
     def _make_client(self) -> _Client:
         cfg = self.config
-        client = _Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.client_id,
-            protocol=paho.MQTTv311,
-            clean_session=True,
-        )
-        if cfg.username is not None:
-            password = cfg.password.get_secret_value() if cfg.password is not None else None
-            client.username_pw_set(cfg.username, password)
-        if cfg.tls or cfg.ca_certs is not None or cfg.certfile is not None:
-            client.tls_set(
-                ca_certs=str(cfg.ca_certs) if cfg.ca_certs else None,
-                certfile=str(cfg.certfile) if cfg.certfile else None,
-                keyfile=str(cfg.keyfile) if cfg.keyfile else None,
-            )
+        # The assistant's session persists (see the module docstring; _on_pre_connect
+        # decides before every connection whether it is resumed or started afresh);
+        # a one-shot client (announce off) subscribes to nothing and keeps none.
+        client = self._new_client(clean_session=not self.announce)
         if self.announce:
             client.will_set(self.topics.availability, b"offline", qos=1, retain=True)
+            client.on_pre_connect = self._guarded("on_pre_connect", self._on_pre_connect)
         # paho declares these as int but only does arithmetic with them: floats work.
         client.reconnect_delay_set(cfg.reconnect_min_delay, cfg.reconnect_max_delay)
         client.on_socket_open = self._guarded("on_socket_open", _no_delay)
@@ -327,6 +350,82 @@ class MqttLink:
         client.on_message = self._guarded("on_message", self._on_message)
         client.on_subscribe = self._guarded("on_subscribe", self._on_subscribe)
         return client
+
+    def _new_client(self, *, clean_session: bool) -> _Client:
+        """A paho client with this link's client id, credentials and TLS settings."""
+        cfg = self.config
+        client = _Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=paho.MQTTv311,
+            clean_session=clean_session,
+        )
+        if cfg.username is not None:
+            password = cfg.password.get_secret_value() if cfg.password is not None else None
+            client.username_pw_set(cfg.username, password)
+        if cfg.tls or cfg.ca_certs is not None or cfg.certfile is not None:
+            client.tls_set(
+                ca_certs=str(cfg.ca_certs) if cfg.ca_certs else None,
+                certfile=str(cfg.certfile) if cfg.certfile else None,
+                keyfile=str(cfg.keyfile) if cfg.keyfile else None,
+            )
+        return client
+
+    DISCARD_TIMEOUT_S = 1.0
+    """The throwaway connection of :meth:`_discard_session`: TCP connect and CONNACK."""
+
+    def _discard_session(self) -> bool:
+        """Make the broker drop the session it keeps for our client id (its
+        subscriptions and the says queued for it): connect once with a clean
+        session, then leave. True when the broker confirmed it (CONNACK).
+
+        MQTT 3.1.1 has no "start afresh but persist from now on": a connection
+        with ``clean_session`` set is the only way to discard the old session,
+        and the session it opens ends with that connection. So a throwaway
+        client does the discarding, and the link then connects with
+        ``clean_session`` false to a broker that holds nothing for it.
+        Blocking, at most about 2 x ``DISCARD_TIMEOUT_S``.
+        """
+        c = self._new_client(clean_session=True)
+        c.connect_timeout = self.DISCARD_TIMEOUT_S
+        accepted = threading.Event()
+
+        def on_connect(client: Any, userdata: Any, flags: Any, reason: Any,
+                       properties: Any) -> None:
+            if not reason.is_failure:
+                accepted.set()
+
+        c.on_connect = on_connect
+        c.on_socket_open = _no_delay
+        try:
+            c.connect(self.config.host, self.config.port, self.config.keepalive)
+            end = time.monotonic() + self.DISCARD_TIMEOUT_S
+            while not accepted.is_set() and time.monotonic() < end:
+                if c.loop(0.05) != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                    break
+        except (OSError, ValueError) as exc:
+            log.debug("mqtt session not discarded", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            # No loop thread: DISCONNECT is written and the socket closed right here.
+            with contextlib.suppress(Exception):
+                c.disconnect()
+        return accepted.is_set()
+
+    def _on_pre_connect(self, client: Any, userdata: Any) -> None:
+        """Before every connection attempt (paho's thread): resume the session
+        after an absence shorter than ``command_ttl``; otherwise (the first
+        connection of this process, or a longer absence) discard it first, so
+        that no say queued at the broker longer than that is delivered. (A say
+        that waited at the broker arrives less than ``command_ttl`` after it was
+        published; the daemon's time-to-live then counts from its arrival.)"""
+        lost = self._lost_at
+        if lost is not None and time.monotonic() - lost <= self.config.command_ttl:
+            client._clean_session = False
+            return
+        self._resumed_at = None
+        # If the broker cannot be told (it is away), connect with a clean session:
+        # nothing stale can come, and the next reconnect persists again.
+        client._clean_session = not self._discard_session()
 
     def _guarded(self, name: str, callback: Callable[..., None],
                  on_error: Callable[[Any], None] | None = None) -> Callable[..., None]:
@@ -536,9 +635,16 @@ class MqttLink:
         self._input_handlers.append(handler)
 
     def input_queue(
-        self, loop: asyncio.AbstractEventLoop | None = None, maxsize: int = 100
+        self, loop: asyncio.AbstractEventLoop | None = None, maxsize: int = 1000
     ) -> asyncio.Queue[InputEvent]:
-        """An asyncio queue of input events, fed thread-safely (call within the loop)."""
+        """An asyncio queue of input events, fed thread-safely (call within the loop).
+
+        A hand-over, not where inputs wait: the consumer (the daemon's inputs stage)
+        moves each event on at once. But paho's thread can deliver a burst faster
+        than the event loop runs the consumer (a resumed session's backlog after a
+        broker restart: every put is scheduled before the consumer's next turn). So
+        the bound only guards against a flood, and is as large as the daemon's own
+        command queue; at 100 it dropped part of such a burst."""
         loop = loop or asyncio.get_running_loop()
         q: asyncio.Queue[InputEvent] = asyncio.Queue(maxsize)
 
@@ -566,6 +672,9 @@ class MqttLink:
             log.error("mqtt connection refused", host=self.config.host,
                       port=self.config.port, reason=str(reason), hint=hint.strip(" ()") or None)
             return
+        self._up = True
+        if getattr(flags, "session_present", False):
+            self._resumed_at = time.monotonic()
         # Take back what paho would resend by itself: the worker decides,
         # because some of it may have outlived its time-to-live.
         dropped = [m.mid for m in client.drop_out_messages()]
@@ -594,6 +703,9 @@ class MqttLink:
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any,
                        properties: Any) -> None:
+        if self._up:
+            self._up = False
+            self._lost_at = time.monotonic()
         if not self._stopping:
             log.warning("mqtt disconnected, reconnecting", reason=str(reason))
         self._events.put(("disconnected",))
@@ -609,6 +721,9 @@ class MqttLink:
                 log.info("home assistant is online, re-sending discovery")
                 self._events.put(("discovery",))
             return
+        if topic == self.topics.say and self._taken_before(bytes(msg.payload), bool(msg.dup)):
+            log.info("say delivered again after a broker restart, taken already: ignored")
+            return
         event = self._parse_input(topic, bytes(msg.payload))
         if event is None:
             return
@@ -619,6 +734,29 @@ class MqttLink:
                 handler(event)
             except Exception:
                 log.exception("input handler failed", kind=event.kind)
+
+    def _taken_before(self, payload: bytes, dup: bool) -> bool:
+        """Is this say a second delivery of one taken within ``command_ttl``?
+
+        After a broker restart, the resumed session redelivers (flagged DUP) the
+        says whose PUBACK the broker had not processed, and a sender whose PUBACK
+        was lost resends its say, which the broker forwards as a new message
+        (no DUP: the flag is per hop). The link may have taken either already.
+        So a say equal to one taken within ``command_ttl`` is ignored when it is
+        flagged DUP, or arrives within ``command_ttl`` of a resumed session. The
+        price: the same words said twice within the time-to-live right after a
+        broker restart count once."""
+        now = time.monotonic()
+        ttl = self.config.command_ttl
+        recent = self._recent_says
+        while recent and next(iter(recent.values())) < now - ttl:
+            recent.popitem(last=False)
+        resumed = self._resumed_at is not None and now - self._resumed_at <= ttl
+        if payload in recent and (dup or resumed):
+            return True
+        recent[payload] = now
+        recent.move_to_end(payload)
+        return False
 
     def _parse_input(self, topic: str, payload: bytes) -> InputEvent | None:
         """Validate an input message; anything odd is ignored with a log line."""
@@ -740,7 +878,7 @@ class MqttLink:
         if not self.alive()[0]:
             # A broken link sends nothing more: what waits expires at its deadline.
             return
-        while self._pending and self._connected:
+        while self._pending and self._connected and len(self._inflight) < self.INFLIGHT_MAX:
             item = self._pending.popleft()
             cmd = item.cmd
             if cmd.done:
@@ -781,6 +919,7 @@ class MqttLink:
         cmd.acked += 1
         if cmd.acked == len(cmd.messages) and not cmd.done:
             self._finish(cmd, "published", acked_at=when)
+        self._flush()  # a place in the in-flight window is free
 
     def _reconnected(self, dropped: list[int]) -> None:
         back = [self._inflight.pop(mid) for mid in dropped if mid in self._inflight]
@@ -807,6 +946,7 @@ class MqttLink:
         """Report every command past its deadline ``expired``: those still in our
         queue, and those handed to paho but not acknowledged (paho's copy is
         removed, so that it is never sent after the deadline)."""
+        freed = False
         for mid, item in list(self._inflight.items()):
             cmd = item.cmd
             if now <= cmd.deadline or mid not in self._inflight:
@@ -820,14 +960,18 @@ class MqttLink:
                     self._finish(cmd, "expired", reason=(
                         "sent but not acknowledged within its time-to-live; never resent"
                         " (it may have arrived)"))
+                freed = True
         if not self._pending:
             return
+        if freed:
+            self._flush()
         broken = self.alive()
+        reason = (f"not sent: {broken[1]}" if not broken[0]
+                  else "broker unreachable for the whole time-to-live" if not self._connected
+                  else "not sent within its time-to-live: the broker acknowledged too slowly")
         for item in list(self._pending):
             if not item.cmd.done and now > item.cmd.deadline:
-                self._finish(item.cmd, "expired", reason=(
-                    "broker unreachable for the whole time-to-live" if broken[0]
-                    else f"not sent: {broken[1]}"))
+                self._finish(item.cmd, "expired", reason=reason)
         if any(i.cmd.done for i in self._pending):
             self._pending = deque(i for i in self._pending if not i.cmd.done)
 
