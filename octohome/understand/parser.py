@@ -12,6 +12,15 @@ How a query is decoded (Octopus v2 with a constrained decoder):
    (forced tokens are evaluated together in one batch); where it branches the
    model picks among the allowed tokens only. So an invalid call cannot be
    produced, and the catalog's validation runs once more before returning.
+4. Numbers are never bent. Inside a number the trie alone would let the model
+   stop early ("150 percent" -> 15, "80 degrees" -> 8) or force the only valid
+   digit ("35 degrees" -> 30). So at every digit position the model is asked,
+   forced or not, and its choice is taken over the allowed tokens *and every
+   digit*: when it would rather write a digit the range does not allow, the
+   spoken value is outside the argument's range and there is no call. And a
+   decoded number must be one the sentence says (``numbers.was_said``: digits
+   or words, "minus", "and a half"), which catches what the model maps to the
+   nearest value it was trained on ("one hundred and fifty" -> 100).
 
 The function table comes from the GGUF's metadata (or a JSON file for a
 foreign Octopus-format model), so the runtime is driven by the model file.
@@ -32,6 +41,7 @@ from octohome.core.calls import (
     candidate_args,
 )
 from octohome.core.catalog import Catalog
+from octohome.understand.numbers import was_said
 
 if TYPE_CHECKING:
     from octohome.core.config import Settings
@@ -83,6 +93,7 @@ class Parser:
         self.n_vocab = self.llm.n_vocab()
         self.encoder = Encoder(self.tokenize, self.table, catalog, self.llm.token_bos())
         self._fn_by_id = dict(zip(self.table.token_ids, self.table.functions, strict=True))
+        self._numeric = self._number_tokens()
         self._tries: dict[str, dict[int, Any]] = {}
         self.llm.reset()
         self.llm.eval(self.encoder.prefix)
@@ -110,6 +121,15 @@ class Parser:
                 f"{self.path}: functions {missing} are not in the catalog: retrain with"
                 " 'octohome train'"
             )
+
+    def _number_tokens(self) -> frozenset[int]:
+        """The tokens a number is written with (digits and the decimal point), when each
+        is one token (Gemma's tokenizer splits digits); empty otherwise, which turns the
+        out-of-range check off rather than making it wrong."""
+        ids = [self.tokenize(c) for c in "0123456789."]
+        if any(len(t) != 1 for t in ids):
+            return frozenset()
+        return frozenset(t[0] for t in ids)
 
     def tokenize(self, text: str) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
@@ -160,22 +180,34 @@ class Parser:
                 if not keys:
                     args = node[_LEAF]
                     break
-                if len(keys) == 1 and _LEAF not in node:
+                in_number = pending[-1] in self._numeric or any(
+                    k in self._numeric for k in keys)
+                if len(keys) == 1 and _LEAF not in node and not in_number:
                     pending.append(keys[0])
                     node = node[keys[0]]
                     continue
                 self.llm.eval(pending)
                 candidates = keys + ([self.table.end_id] if _LEAF in node else [])
-                tok = self._argmax(candidates)
+                if in_number:
+                    wanted = self._argmax([*candidates, *(self._numeric - set(candidates))])
+                    if wanted not in candidates:
+                        return NOT_A_COMMAND  # the value said is outside the range
+                    tok = wanted
+                else:
+                    tok = self._argmax(candidates)
                 if tok == self.table.end_id:
                     args = node[_LEAF]
                     break
                 pending = [tok]
                 node = node[tok]
         try:
-            return Call(function, self.catalog.validate_call(function, args))
+            arguments = self.catalog.validate_call(function, args)
         except ValueError:
             return NOT_A_COMMAND
+        for arg in self.catalog.signature(function).args:
+            if arg.kind in ("int", "number") and not was_said(arguments[arg.name], text):
+                return NOT_A_COMMAND  # a number was said, and not this one: never bend it
+        return Call(function, arguments)
 
 
 def load_parser(settings: Settings, catalog: Catalog | None = None) -> Parser:

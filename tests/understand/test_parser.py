@@ -116,3 +116,73 @@ def test_model_for_another_catalog_is_refused(model_path: Path, tmp_path: Path) 
     (other / "devices.toml").write_text(text.replace('"telly"', '"box"'))
     with pytest.raises(ModelError, match="retrain"):
         Parser(model_path, Catalog.load(other))
+
+
+NUMERIC = {
+    "light.set_brightness": ("set the {d} to {v} percent", "brightness", "int"),
+    "cover.set_position": ("set the {d} to {v} percent", "position", "int"),
+    "media.set_volume": ("set the {d} volume to {v}", "volume", "int"),
+    "climate.set_temperature": ("set the {d} to {v} degrees", "temperature", "number"),
+}
+
+
+@st.composite
+def numeric_command(draw: st.DrawFn) -> tuple[str, str, float]:
+    """A numeric command for a device of the demo home, with any value, in range or not,
+    said in digits or in words."""
+    function = draw(st.sampled_from(sorted(NUMERIC)))
+    template, _name, kind = NUMERIC[function]
+    catalog = Catalog.load()
+    device = draw(st.sampled_from(catalog.signature(function).device_ids))
+    name = catalog.device_by_id[device].name
+    if kind == "int":
+        value: float = draw(st.integers(-20, 1500))
+    else:
+        value = draw(st.integers(-20, 200)) / 2
+    if draw(st.booleans()):
+        from num2words import num2words
+
+        said = num2words(value).replace(",", "")
+    else:
+        said = str(int(value)) if float(value).is_integer() else str(value)
+    return template.format(d=name, v=said), function, value
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(numeric_command())
+def test_a_number_is_the_value_said_or_no_call(parser: Parser,
+                                               case: tuple[str, str, float]) -> None:
+    """Issue 11's property: in range or out of it, the answer is exactly the value
+    that was said, or no call; never another number (a prefix, the nearest bound)."""
+    text, _function, value = case
+    call = parser.parse(text)
+    for arg, got in call.arguments.items():
+        if arg != "device" and isinstance(got, int | float):
+            assert got == value, f"{text!r} -> {call}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "set the kitchen lights to 150 percent",
+        "set the AC to 80 degrees",
+        "set the bedroom light to 0 percent",
+        "set the floor lamp to 1000 percent",
+        "set the heating to 35 degrees",
+        "set the tv volume to 120",
+        "set the floor lamp to one hundred and fifty percent",
+        "set the heating to minus five",
+    ],
+)
+def test_out_of_range_values_are_refused_not_bent(parser: Parser, text: str) -> None:
+    assert parser.parse(text).function is None
+
+
+def test_spoken_numbers() -> None:
+    from octohome.understand.numbers import spoken_numbers, was_said
+
+    assert spoken_numbers("set the floor lamp to one hundred and fifty percent") == [150]
+    assert spoken_numbers("heating to twenty one and a half") == [21.5]
+    assert spoken_numbers("set the heating to minus five") == [-5]
+    assert spoken_numbers("living room blinds halfway") == []
+    assert was_said(50, "blinds halfway") and not was_said(100, "lamp to 150 percent")
