@@ -260,15 +260,6 @@ class MqttLink:
     """A message past its deadline that paho no longer holds has an event (PUBACK or
     reconnect) on its way to the worker; this long without it, it is expired anyway."""
 
-    INFLIGHT_MAX = 1000
-    """Command messages handed to paho and not yet acknowledged, at most; the rest
-    wait in our queue. A message sent but not acknowledged when the connection
-    drops may have reached the broker and its subscribers, and is sent again after
-    the reconnect (QoS 1: at least once). A window of 20 made that rarer but cut
-    throughput so far that, in the 1000-command soak, 65% of the commands expired
-    waiting for a place (measured here); so the window is this wide, i.e. in
-    practice off, as paho's own (see :class:`_Client`)."""
-
     def __init__(
         self,
         config: MqttConfig,
@@ -878,7 +869,7 @@ class MqttLink:
         if not self.alive()[0]:
             # A broken link sends nothing more: what waits expires at its deadline.
             return
-        while self._pending and self._connected and len(self._inflight) < self.INFLIGHT_MAX:
+        while self._pending and self._connected:
             item = self._pending.popleft()
             cmd = item.cmd
             if cmd.done:
@@ -919,7 +910,6 @@ class MqttLink:
         cmd.acked += 1
         if cmd.acked == len(cmd.messages) and not cmd.done:
             self._finish(cmd, "published", acked_at=when)
-        self._flush()  # a place in the in-flight window is free
 
     def _reconnected(self, dropped: list[int]) -> None:
         back = [self._inflight.pop(mid) for mid in dropped if mid in self._inflight]

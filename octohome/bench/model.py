@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from octohome.bench.stats import percentile
 from octohome.core.catalog import Catalog, arg_values
 
 if TYPE_CHECKING:
@@ -102,8 +103,8 @@ def bench_model(
         "model": str(parser.path),
         "load_seconds": round(load_s, 2),
         "utterances": len(lat),
-        "parse_ms_p50": round(statistics.median(lat), 1),
-        "parse_ms_p95": round(statistics.quantiles(lat, n=100, method="inclusive")[94], 1),
+        "parse_ms_p50": round(percentile(lat, 50), 1),
+        "parse_ms_p95": round(percentile(lat, 95), 1),
         "prompt_tokens_per_call": round(prompt_tokens, 1),
         "tokens_evaluated_per_call": round(statistics.mean(per_call_tokens), 1),
         "peak_rss_mb": round(rss_parser, 0),
@@ -131,7 +132,7 @@ def bench_model(
             llm.eval([tok])
         conv_lat.append((time.perf_counter() - t) * 1000)
     result["conventional_prompt_tokens"] = round(statistics.mean(conv_tokens), 1)
-    result["conventional_ms_p50"] = round(statistics.median(conv_lat), 1)
+    result["conventional_ms_p50"] = round(percentile(conv_lat, 50), 1)
     result["conventional_generated_tokens"] = args.gen_tokens
     result["context_ratio"] = round(
         result["prompt_tokens_per_call"] / result["conventional_prompt_tokens"], 3

@@ -54,7 +54,6 @@ class ModelError(RuntimeError):
     """The model file is missing, unreadable, or was trained for another catalog."""
 
 
-
 _LEAF = -1
 
 
@@ -188,13 +187,10 @@ class Parser:
                     continue
                 self.llm.eval(pending)
                 candidates = keys + ([self.table.end_id] if _LEAF in node else [])
-                if in_number:
-                    wanted = self._argmax([*candidates, *(self._numeric - set(candidates))])
-                    if wanted not in candidates:
-                        return NOT_A_COMMAND  # the value said is outside the range
-                    tok = wanted
-                else:
-                    tok = self._argmax(candidates)
+                others = sorted(self._numeric - set(candidates)) if in_number else []
+                tok = self._argmax([*candidates, *others])
+                if tok not in candidates:
+                    return NOT_A_COMMAND  # a digit the range does not allow: out of range
                 if tok == self.table.end_id:
                     args = node[_LEAF]
                     break
