@@ -19,6 +19,15 @@ Anything else, or any deviation, is written as data in the device's
 The presets are expressed in exactly the same model (:class:`CommandSpec`), so
 there is one rendering path to trust.
 
+Relative changes (``light.step_brightness``, ``media.step_volume``,
+``climate.step_temperature``) use the device's own relative command where its
+mapping has one (the zigbee2mqtt preset: ``{"brightness_step": N}``, percent
+points on the 0..254 scale; or a ``commands`` entry of the device). Otherwise
+the step is added to the value the device last reported on its state topic
+(:mod:`octohome.act.state`), clamped to the range of the absolute function
+(``light.set_brightness`` 1..100: dimming never turns a light off), and sent as
+that absolute command; with no state seen the call is :class:`Refused`.
+
 Safety: a payload template can only reference *argument names* of the function,
 and it is filled with the arguments after ``Catalog.validate_call`` (then
 transformed by data from the catalog). Topics never contain argument values.
@@ -32,10 +41,12 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from pydantic import JsonValue
 
+from octohome.act.state import StateSource
 from octohome.core.targets import (
     CommandSpec,
     MappingError,
@@ -44,6 +55,7 @@ from octohome.core.targets import (
 )
 
 if TYPE_CHECKING:
+    from octohome.act.state import DeviceStates
     from octohome.core.calls import Call
     from octohome.core.catalog import Catalog
 
@@ -116,6 +128,10 @@ _PRESETS: dict[str, dict[str, tuple[_Raw, ...]]] = {
         "light.turn_on": ({"payload": {"state": "ON"}},),
         "light.turn_off": ({"payload": {"state": "OFF"}},),
         "light.set_brightness": ({"payload": {"brightness": "{brightness}"}, "_bright": 254},),
+        # zigbee2mqtt's own relative command: brightness points on its 0..254 scale.
+        "light.step_brightness": (
+            {"payload": {"brightness_step": "{step}"}, "_bright": 254, "_arg": "step"},
+        ),
         "light.set_color": ({"payload": {"color": "{color}"}, "_color": True},),
         "switch.turn_on": ({"payload": {"state": "ON"}},),
         "switch.turn_off": ({"payload": {"state": "OFF"}},),
@@ -195,7 +211,8 @@ def _preset_spec(target: MqttTarget, function: str, raw: _Raw) -> CommandSpec:
     data = {k: v for k, v in raw.items() if not k.startswith("_")}
     transforms = dict(data.pop("transforms", {}))
     if "_bright" in raw:
-        transforms["brightness"] = _percent(target.brightness_scale or raw["_bright"])
+        transforms[raw.get("_arg", "brightness")] = _percent(
+            target.brightness_scale or raw["_bright"])
     if raw.get("_color"):
         transforms["color"] = {
             "map": {n: color_value(n, target.color_mode, target.style) for n in COLORS_RGB}
@@ -270,24 +287,158 @@ def target_of(catalog: Catalog, function: str, arguments: Mapping[str, Any]) -> 
     return target
 
 
-def build_messages(catalog: Catalog, call: Call) -> list[Message]:
-    """The messages that carry out a call; [] for "not a command".
+# -- relative changes ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Relative:
+    """A step function and the absolute function whose argument it moves."""
+
+    absolute: str
+    """``light.set_brightness`` for ``light.step_brightness``."""
+
+    arg: str
+    """The absolute function's argument the step is added to."""
+
+    quantity: str
+    """What is changed, in words ("brightness"), for the reasons people are told."""
+
+
+RELATIVE: dict[str, Relative] = {
+    "light.step_brightness": Relative("light.set_brightness", "brightness", "brightness"),
+    "media.step_volume": Relative("media.set_volume", "volume", "volume"),
+    "climate.step_temperature": Relative(
+        "climate.set_temperature", "temperature", "target temperature"),
+}
+"""Step functions of the catalog and how they are carried out from a known state."""
+
+
+class Refused(ValueError):
+    """A call that is valid and mapped but not carried out now, for a reason a person
+    is told (a relative change to a device whose current value is not known yet)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The messages of one call, and the absolute call they carry when a relative
+    change was computed from the device's last state (None otherwise)."""
+
+    messages: list[Message]
+    sent_as: Call | None = None
+
+
+def _placeholder_path(template: Any, name: str) -> tuple[str, ...] | None:
+    """Where ``"{name}"`` stands alone in a JSON template: its keys (() for the whole)."""
+    if isinstance(template, str):
+        return () if template == "{" + name + "}" else None
+    if isinstance(template, dict):
+        for key, value in template.items():
+            sub = _placeholder_path(value, name)
+            if sub is not None:
+                return (key, *sub)
+    return None
+
+
+def state_source(catalog: Catalog, device: str, function: str) -> StateSource:
+    """Where the current value behind a step function is read for a device (see
+    :mod:`octohome.act.state`). Raises MappingError when it cannot be derived."""
+    rel = RELATIVE[function]
+    target = target_of(catalog, function, {"device": device})
+    specs, preset = specs_of(target, rel.absolute)
+    for spec in specs:
+        path = _placeholder_path(spec.payload, rel.arg)
+        if path is None:
+            continue
+        topic = target.resolve_topic(spec.topic)
+        if not topic.endswith("/set") or topic == "/set":
+            raise MappingError(
+                f"{function}: {device!r} has no relative command and its {rel.absolute}"
+                f" topic {topic!r} does not end in /set, so no state topic can be derived")
+        base = topic[: -len("/set")]
+        topics = (base,) if target.style == "zigbee2mqtt" else (base, f"{base}/state")
+        transforms = dict(spec.transforms) if preset else {**target.transforms,
+                                                          **spec.transforms}
+        switch = "state" if function.startswith("light.") and path else None
+        return StateSource(device, topics, path, transforms.get(rel.arg), switch)
+    payloads = ", ".join(json.dumps(spec.payload) for spec in specs) or "none"
+    raise MappingError(
+        f"{function}: {device!r} has no relative command, and its {rel.absolute} payload"
+        f" ({payloads}) does not carry {{{rel.arg}}} alone, so its state cannot be read back")
+
+
+def state_sources(catalog: Catalog) -> list[StateSource]:
+    """Every state the link must follow: devices with a step function and no relative
+    command of their own (those that cannot be read back are left out)."""
+    out: list[StateSource] = []
+    for function in RELATIVE:
+        if function not in catalog.functions:
+            continue
+        for device in catalog.signature(function).device_ids:
+            target = catalog.device_by_id[device].mqtt
+            if target is None or specs_of(target, function)[0]:
+                continue
+            try:
+                out.append(state_source(catalog, device, function))
+            except MappingError:
+                continue
+    return out
+
+
+def _from_state(catalog: Catalog, function: str, arguments: Mapping[str, Any],
+                states: DeviceStates | None) -> Call:
+    """The absolute call a step becomes from the device's last state (clamped)."""
+    from octohome.core.calls import Call
+
+    rel = RELATIVE[function]
+    device = arguments["device"]
+    source = state_source(catalog, device, function)
+    dev = catalog.device_by_id[device]
+    reading = source.read(states) if states is not None else None
+    if reading is None:
+        raise Refused(f"I don't know the {dev.name}'s {rel.quantity} yet")
+    step = float(arguments["step"])
+    if reading.off and step < 0:
+        raise Refused(f"the {dev.name} is off: nothing to turn down")
+    spec = next(a for a in catalog.signature(rel.absolute).args if a.name == rel.arg)
+    assert spec.min is not None and spec.max is not None
+    grid = spec.step if spec.kind == "number" and spec.step else 1.0
+    value = (0.0 if reading.off else reading.value) + step
+    steps = Decimal(str((value - spec.min) / grid)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    value = min(spec.max, max(spec.min, spec.min + float(steps) * grid))
+    number: int | float = int(value) if spec.kind == "int" or value.is_integer() else value
+    return Call(rel.absolute, {"device": device, rel.arg: number})
+
+
+def plan_messages(catalog: Catalog, call: Call, states: DeviceStates | None = None) -> Plan:
+    """The messages that carry out a call; none for "not a command".
 
     The arguments are validated again here (``Catalog.validate_call``): this is
-    the last gate before the broker, so it does not trust its caller. Raises
-    ``ValueError`` (``MappingError`` when the catalog has no mapping for it).
+    the last gate before the broker, so it does not trust its caller. A step
+    function goes out as the device's own relative command where its mapping has
+    one, else as the absolute command computed from ``states`` (the last state
+    the device reported). Raises ``Refused`` when that state is not known,
+    ``MappingError`` when the catalog has no mapping, ``ValueError`` otherwise.
     """
     if call.function is None:
-        return []
+        return Plan([])
     arguments = catalog.validate_call(call.function, dict(call.arguments))
     target = target_of(catalog, call.function, arguments)
     specs, preset = specs_of(target, call.function)
+    if not specs and call.function in RELATIVE:
+        absolute = _from_state(catalog, call.function, arguments, states)
+        return Plan(plan_messages(catalog, absolute).messages, absolute)
     if not specs:
         raise MappingError(
             f"{call.function}: no mapping in the {target.style} mqtt table"
             f" (add commands.\"{call.function}\")"
         )
-    return [render(target, spec, arguments, preset=preset) for spec in specs]
+    return Plan([render(target, spec, arguments, preset=preset) for spec in specs])
+
+
+def build_messages(catalog: Catalog, call: Call,
+                   states: DeviceStates | None = None) -> list[Message]:
+    """The messages that carry out a call; [] for "not a command" (see :func:`plan_messages`)."""
+    return plan_messages(catalog, call, states).messages
 
 
 def _all_calls(catalog: Catalog) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -318,7 +469,20 @@ def check_mapping(catalog: Catalog) -> list[str]:
     from octohome.core.calls import Call
 
     problems: set[str] = set()
+    checked: set[tuple[str, str]] = set()
     for function, arguments in _all_calls(catalog):
+        if function in RELATIVE:
+            # No relative command of its own: its state must be readable (once per device).
+            device = arguments["device"]
+            target = catalog.device_by_id[device].mqtt
+            if target is not None and not specs_of(target, function)[0]:
+                if (function, device) not in checked:
+                    checked.add((function, device))
+                    try:
+                        state_source(catalog, device, function)
+                    except MappingError as exc:
+                        problems.add(f"{function} {device}: {exc}")
+                continue
         try:
             build_messages(catalog, Call(function, arguments))
         except MappingError as exc:

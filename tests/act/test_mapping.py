@@ -10,10 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from octohome.act.mapping import (
+    Refused,
     build_messages,
     check_mapping,
+    plan_messages,
     specs_of,
+    state_sources,
 )
+from octohome.act.state import DeviceStates
 from octohome.core.calls import Call
 from octohome.core.catalog import Catalog
 from octohome.core.targets import (
@@ -37,6 +41,13 @@ EXPECTED: list[tuple[str, dict[str, Any], str, str | dict[str, Any]]] = [
      "zigbee2mqtt/porch_light/set", {"brightness": 254}),
     ("light.set_brightness", {"device": "porch_light", "brightness": 1},
      "zigbee2mqtt/porch_light/set", {"brightness": 3}),
+    # zigbee2mqtt's own relative command: percent points on its 0..254 scale
+    ("light.step_brightness", {"device": "kitchen_lights", "step": -20},
+     "zigbee2mqtt/kitchen_lights/set", {"brightness_step": -51}),
+    ("light.step_brightness", {"device": "porch_light", "step": 100},
+     "zigbee2mqtt/porch_light/set", {"brightness_step": 254}),
+    ("light.step_brightness", {"device": "office_light", "step": 1},
+     "zigbee2mqtt/office_light/set", {"brightness_step": 3}),
     ("light.set_color", {"device": "living_room_ceiling", "color": "red"},
      "zigbee2mqtt/living_room_ceiling/set", {"color": {"r": 255, "g": 0, "b": 0}}),
     ("light.set_color", {"device": "living_room_lamp", "color": "blue"},
@@ -94,6 +105,32 @@ EXPECTED: list[tuple[str, dict[str, Any], str, str | dict[str, Any]]] = [
 ]
 
 
+# (step call, state topic, state payload, absolute call sent, topic, payload): the step
+# functions of devices with no relative command of their own, from the last state seen.
+FROM_STATE: list[tuple[Call, str, bytes, Call, str, str | dict[str, Any]]] = [
+    (Call("light.step_brightness", {"device": "bedroom_light", "step": 20}),
+     "home/bedroom_light", b'{"state": "ON", "brightness": 128}',
+     Call("light.set_brightness", {"device": "bedroom_light", "brightness": 70}),
+     "home/bedroom_light/set", {"state": "ON", "brightness": 179}),
+    (Call("light.step_brightness", {"device": "hallway_light", "step": -30}),
+     "home/hallway_light/state", b'{"state": "ON", "brightness": 255}',
+     Call("light.set_brightness", {"device": "hallway_light", "brightness": 70}),
+     "home/hallway_light/set", {"state": "ON", "brightness": 179}),
+    (Call("media.step_volume", {"device": "living_room_tv", "step": -10}),
+     "home/living_room_tv/volume", b"35",
+     Call("media.set_volume", {"device": "living_room_tv", "volume": 25}),
+     "home/living_room_tv/volume/set", "25"),
+    (Call("media.step_volume", {"device": "kitchen_speaker", "step": 10}),
+     "zigbee2mqtt/kitchen_speaker", b'{"state": "PLAY", "volume": 40}',
+     Call("media.set_volume", {"device": "kitchen_speaker", "volume": 50}),
+     "zigbee2mqtt/kitchen_speaker/set", {"volume": 50}),
+    (Call("climate.step_temperature", {"device": "thermostat", "step": 1.5}),
+     "home/thermostat/target_temp", b"20.5",
+     Call("climate.set_temperature", {"device": "thermostat", "temperature": 22}),
+     "home/thermostat/target_temp/set", "22"),
+]
+
+
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
     return Catalog.load()
@@ -104,7 +141,168 @@ def payload_of(raw: bytes, expected: str | dict[str, Any]) -> Any:
 
 
 def test_every_function_is_covered_by_the_table(catalog: Catalog) -> None:
-    assert {row[0] for row in EXPECTED} == set(catalog.function_names)
+    functions = {row[0] for row in EXPECTED} | {row[0].function for row in FROM_STATE}
+    assert functions == set(catalog.function_names)
+
+
+def states_with(*messages: tuple[str, bytes]) -> DeviceStates:
+    states = DeviceStates()
+    for topic, payload in messages:
+        assert states.update(topic, payload)
+    return states
+
+
+@pytest.mark.parametrize(("step", "topic", "state", "absolute", "out_topic", "payload"),
+                         FROM_STATE)
+def test_a_step_without_a_relative_command_goes_out_absolute_from_the_state(
+        catalog: Catalog, step: Call, topic: str, state: bytes, absolute: Call,
+        out_topic: str, payload: str | dict[str, Any]) -> None:
+    plan = plan_messages(catalog, step, states_with((topic, state)))
+    assert plan.sent_as == absolute
+    [msg] = plan.messages
+    assert msg.topic == out_topic and payload_of(msg.payload, payload) == payload
+    with pytest.raises(Refused, match=r"I don't know the .*'s .* yet"):
+        build_messages(catalog, step, DeviceStates())
+    with pytest.raises(Refused):
+        build_messages(catalog, step)  # no state store at all
+
+
+def test_the_state_topics_followed_for_the_demo_home(catalog: Catalog) -> None:
+    """Derived by the zigbee2mqtt and Home Assistant conventions: the absolute
+    command's topic without /set (Home Assistant and custom: or with /state), the
+    value where the command puts it, the command's scale inverted."""
+    got = {(s.device, s.topics, s.path) for s in state_sources(catalog)}
+    assert got == {
+        ("bedroom_light", ("home/bedroom_light", "home/bedroom_light/state"), ("brightness",)),
+        ("hallway_light", ("home/hallway_light", "home/hallway_light/state"), ("brightness",)),
+        ("living_room_tv", ("home/living_room_tv/volume", "home/living_room_tv/volume/state"),
+         ()),
+        ("kitchen_speaker", ("zigbee2mqtt/kitchen_speaker",), ("volume",)),
+        ("thermostat", ("home/thermostat/target_temp", "home/thermostat/target_temp/state"),
+         ()),
+    }  # the zigbee2mqtt lights step by themselves (brightness_step): no state needed
+
+
+def _step(catalog: Catalog, function: str, device: str, step: float,
+          *messages: tuple[str, bytes]) -> Call | None:
+    return plan_messages(catalog, Call(function, {"device": device, "step": step}),
+                         states_with(*messages)).sent_as
+
+
+@pytest.mark.parametrize(("state", "step", "brightness"), [
+    (b'{"state": "ON", "brightness": 230}', 20, 100),   # 90 % + 20: clamped to 100
+    (b'{"state": "ON", "brightness": 13}', -20, 1),     # 5 % - 20: 1, never off
+    (b'{"state": "ON", "brightness": 255}', -100, 1),
+    (b'{"state": "OFF", "brightness": 200}', 30, 30),   # off: counts from 0
+    (b'{"state": "OFF"}', 20, 20),
+])
+def test_brightness_from_state_is_clamped_to_1_100(catalog: Catalog, state: bytes, step: int,
+                                                   brightness: int) -> None:
+    sent = _step(catalog, "light.step_brightness", "bedroom_light", step,
+                 ("home/bedroom_light", state))
+    assert sent == Call("light.set_brightness", {"device": "bedroom_light",
+                                                 "brightness": brightness})
+
+
+def test_dimming_a_light_that_is_off_is_refused(catalog: Catalog) -> None:
+    with pytest.raises(Refused, match="bedroom light is off"):
+        _step(catalog, "light.step_brightness", "bedroom_light", -20,
+              ("home/bedroom_light", b'{"state": "OFF", "brightness": 200}'))
+
+
+@pytest.mark.parametrize(("state", "step", "temperature"), [
+    (b"29.5", 1, 30), (b"30", 5, 30), (b"5.5", -1, 5), (b"21", -0.5, 20.5),
+    (b"21.3", 1, 22.5),  # a reported value off the 0.5 grid: rounded onto it
+])
+def test_temperature_from_state_is_clamped_to_5_30(catalog: Catalog, state: bytes, step: float,
+                                                   temperature: float) -> None:
+    sent = _step(catalog, "climate.step_temperature", "thermostat", step,
+                 ("home/thermostat/target_temp", state))
+    assert sent == Call("climate.set_temperature", {"device": "thermostat",
+                                                    "temperature": temperature})
+
+
+def test_volume_from_state_is_clamped_to_0_100(catalog: Catalog) -> None:
+    sent = _step(catalog, "media.step_volume", "living_room_tv", -30,
+                 ("home/living_room_tv/volume/state", b"20"))
+    assert sent == Call("media.set_volume", {"device": "living_room_tv", "volume": 0})
+    sent = _step(catalog, "media.step_volume", "kitchen_speaker", 10,
+                 ("zigbee2mqtt/kitchen_speaker", b'{"volume": 95}'))
+    assert sent == Call("media.set_volume", {"device": "kitchen_speaker", "volume": 100})
+
+
+def test_the_newest_state_wins_and_partial_updates_merge(catalog: Catalog) -> None:
+    states = states_with(("home/bedroom_light", b'{"state": "ON", "brightness": 51}'),
+                         ("home/bedroom_light/state", b'{"state": "ON", "brightness": 102}'))
+    step = Call("light.step_brightness", {"device": "bedroom_light", "step": 10})
+    assert plan_messages(catalog, step, states).sent_as == Call(
+        "light.set_brightness", {"device": "bedroom_light", "brightness": 50})
+    states.update("home/bedroom_light/state", b'{"color_temp": 300}')  # keeps brightness
+    assert plan_messages(catalog, step, states).sent_as == Call(
+        "light.set_brightness", {"device": "bedroom_light", "brightness": 50})
+
+
+@pytest.mark.parametrize("state", [
+    b"", b"warm", b"NaN", b"inf", b'{"volume": true}', b'{"volume": "40"}', b"[40]",
+    b'{"volume": NaN}', b"\xff\xfe",
+])
+def test_a_state_that_is_not_a_number_is_not_known(catalog: Catalog, state: bytes) -> None:
+    states = DeviceStates()
+    states.update("zigbee2mqtt/kitchen_speaker", state)
+    states.update("home/living_room_tv/volume", state)
+    for device in ("kitchen_speaker", "living_room_tv"):
+        with pytest.raises(Refused, match="volume yet"):
+            plan_messages(catalog, Call("media.step_volume", {"device": device, "step": 10}),
+                          states)
+
+
+def test_an_oversized_state_is_ignored() -> None:
+    from octohome.act.state import MAX_STATE_BYTES
+
+    states = DeviceStates()
+    assert not states.update("t", b"1" * (MAX_STATE_BYTES + 1))
+    assert states.get("t") is None
+
+
+def _copy_home(tmp_path: Any) -> Any:
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(ROOT / "devices", home)
+    return home
+
+
+def test_a_device_own_relative_command_wins_over_the_state(tmp_path: Any) -> None:
+    home = _copy_home(tmp_path)
+    devices = home / "devices.toml"
+    devices.write_text(devices.read_text() + """
+[devices.mqtt.commands."media.step_volume"]
+topic = "~/volume/step"
+payload = "{step}"
+format = "text"
+""")  # appended to the last device: the kitchen speaker
+    catalog = Catalog.load(home)
+    step = Call("media.step_volume", {"device": "kitchen_speaker", "step": -10})
+    plan = plan_messages(catalog, step)  # no state needed
+    assert plan.sent_as is None
+    assert [(m.topic, m.payload) for m in plan.messages] == [
+        ("zigbee2mqtt/kitchen_speaker/volume/step", b"-10")]
+    assert "kitchen_speaker" not in {s.device for s in state_sources(catalog)}
+    assert check_mapping(catalog) == []
+
+
+def test_a_step_whose_state_cannot_be_read_back_is_a_mapping_problem(tmp_path: Any) -> None:
+    home = _copy_home(tmp_path)
+    devices = home / "devices.toml"
+    devices.write_text(devices.read_text().replace('topic = "~/volume/set"',
+                                                   'topic = "~/volume"'))
+    catalog = Catalog.load(home)
+    problems = check_mapping(catalog)
+    assert problems and all("media.step_volume living_room_tv" in p and "/set" in p
+                            for p in problems), problems
+    with pytest.raises(MappingError):
+        plan_messages(catalog, Call("media.step_volume",
+                                    {"device": "living_room_tv", "step": 10}), DeviceStates())
 
 
 @pytest.mark.parametrize(("function", "arguments", "topic", "payload"), EXPECTED)
