@@ -27,7 +27,8 @@ class Topics:
 
     @property
     def intent(self) -> str:
-        """One JSON event per utterance: text, call, status, latencies."""
+        """One JSON event per utterance: text, calls (each with its status), status,
+        reason (when something was not done), latencies."""
         return f"{self.base}/intent"
 
     @property
@@ -37,12 +38,13 @@ class Topics:
 
     @property
     def state(self) -> str:
-        """Retained JSON the Home Assistant sensors read: transcript, command, status."""
+        """Retained JSON the Home Assistant sensors read: transcript, command, status, reason."""
         return f"{self.base}/state"
 
     @property
     def say(self) -> str:
-        """Input: a text command, as if it had been heard."""
+        """Input: a text command, as if it had been heard: plain text, or JSON
+        ``{"text": ..., "room": ...}`` (the room it is said in, instead of ``[site] room``)."""
         return f"{self.base}/say"
 
     @property
@@ -86,6 +88,7 @@ def discovery_payload(device_id: str, site: str, topics: Topics) -> dict[str, An
             uid("transcript"): sensor("Last transcript", "transcript", "mdi:microphone-message"),
             uid("command"): sensor("Last command", "command", "mdi:home-lightning-bolt"),
             uid("status"): sensor("Status", "status", "mdi:check-network"),
+            uid("reason"): sensor("Why not done", "reason", "mdi:message-alert-outline"),
             uid("mute"): {
                 "p": "switch", "name": "Mute", "unique_id": uid("mute"),
                 "icon": "mdi:microphone-off", "command_topic": topics.mute,

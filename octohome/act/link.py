@@ -62,17 +62,18 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import paho.mqtt.client as _paho_client
 import structlog
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from octohome.act.discovery import Topics, discovery_payload
-from octohome.act.mapping import Message, build_messages
+from octohome.act.mapping import RELATIVE, Message, Refused, plan_messages, state_sources
+from octohome.act.state import DeviceStates
 
 if TYPE_CHECKING:
-    from octohome.core.calls import Call
+    from octohome.core.calls import Call, Parsed
     from octohome.core.catalog import Catalog
     from octohome.core.config import MqttConfig, Settings
 
@@ -82,27 +83,29 @@ paho: Any = _paho_client
 """paho 2 annotates itself, but the installed ``types-paho-mqtt`` (1.x stubs) shadows
 that for mypy and rejects every 2.x API; so the module is used untyped here."""
 
-Status = Literal["published", "expired", "rejected", "not_a_command"]
-"""Fate of a call: the four values of the ``status`` field of intent events."""
+Status = Literal["published", "expired", "rejected", "refused", "not_a_command"]
+"""Fate of a call, and of an utterance (the ``status`` fields of intent events):
+``published`` (the broker acknowledged it in time), ``expired`` (not by its
+time-to-live), ``rejected`` (it does not validate or has no mapping: a catalog
+problem), ``refused`` (understood and not done, for a reason a person is told:
+a value out of range, "later", a step to a device whose state is not known
+yet), ``not_a_command``."""
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What became of one call (also the body of its intent event)."""
+class CallOutcome:
+    """What became of one device call of an utterance."""
 
     status: Status
     function: str | None = None
     arguments: Mapping[str, Any] = field(default_factory=dict)
-    text: str | None = None
-    """The utterance, for the event only; it never reaches a command topic or payload."""
-
     reason: str | None = None
-    """Why a call was rejected or expired."""
+    """Why it was rejected, refused or expired."""
 
     messages: tuple[Message, ...] = ()
     latencies_ms: Mapping[str, float] = field(default_factory=dict)
-    """Per stage: what the caller measured (stt, model), then ``queue`` (waiting for the
-    broker), ``mqtt`` (handed over -> PUBACK) and ``total`` (``created`` -> PUBACK)."""
+    """``queue`` (waiting for the broker), ``mqtt`` (handed over -> PUBACK) and
+    ``total`` (``created`` -> PUBACK)."""
 
     deadline: float | None = None
     """Monotonic time after which the command would not have been sent."""
@@ -114,17 +117,94 @@ class Outcome:
     come by the deadline (the broker died or stalled): it may have arrived, and
     it is never sent again."""
 
+    sent_as: Call | None = None
+    """A relative change computed from the device's last state: the absolute call
+    that was sent (``light.set_brightness`` 70 for a step of +20 from 50)."""
+
     def event(self) -> dict[str, Any]:
-        """The JSON body of ``octohome/<site>/intent``."""
-        return {
-            "text": self.text,
-            "function": self.function,
-            "arguments": dict(self.arguments),
-            "status": self.status,
-            "reason": self.reason,
-            "latencies_ms": {k: round(v, 3) for k, v in self.latencies_ms.items()},
-            "time": _now_iso(),
-        }
+        out: dict[str, Any] = {"function": self.function, "arguments": dict(self.arguments),
+                               "status": self.status}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.sent_as is not None:
+            out["sent_as"] = self.sent_as.to_json()
+        return out
+
+
+_SEVERITY: tuple[Status, ...] = ("expired", "rejected", "refused", "not_a_command")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one utterance: every call's fate (also the body of its intent event)."""
+
+    status: Status
+    """``published`` when every call was; else the first of expired, rejected,
+    refused that a call met; with no calls, ``refused`` when there is a reason and
+    ``not_a_command`` otherwise."""
+
+    text: str | None = None
+    """The utterance, for the event only; it never reaches a command topic or payload."""
+
+    reason: str | None = None
+    """Why something was not done: the model's refusal, or its calls' reasons."""
+
+    calls: tuple[CallOutcome, ...] = ()
+    latencies_ms: Mapping[str, float] = field(default_factory=dict)
+    """Per stage: what the caller measured (stt, model), then the slowest call's
+    ``queue``, ``mqtt`` and ``total`` (see :class:`CallOutcome`)."""
+
+    @property
+    def function(self) -> str | None:
+        """The first call's function (None: no call)."""
+        return self.calls[0].function if self.calls else None
+
+    @property
+    def arguments(self) -> Mapping[str, Any]:
+        """The first call's arguments."""
+        return self.calls[0].arguments if self.calls else {}
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        """Every message of every call, in order."""
+        return tuple(m for c in self.calls for m in c.messages)
+
+    @property
+    def deadline(self) -> float | None:
+        deadlines = [c.deadline for c in self.calls if c.deadline is not None]
+        return max(deadlines) if deadlines else None
+
+    @property
+    def sent_at(self) -> float | None:
+        """When the last message of any call was handed to the connection."""
+        sent = [c.sent_at for c in self.calls if c.sent_at is not None]
+        return max(sent) if sent else None
+
+    def event(self) -> dict[str, Any]:
+        """The JSON body of ``octohome/<site>/intent`` (v2: ``calls``, ``reason`` when any)."""
+        out: dict[str, Any] = {"text": self.text, "calls": [c.event() for c in self.calls],
+                               "status": self.status}
+        if self.reason:
+            out["reason"] = self.reason
+        out["latencies_ms"] = {k: round(v, 3) for k, v in self.latencies_ms.items()}
+        out["time"] = _now_iso()
+        return out
+
+    def command_text(self) -> str:
+        """The calls in a line (Home Assistant's "Last command" sensor)."""
+        if not self.calls:
+            return "none"
+        return "; ".join(
+            f"{c.function}({', '.join(f'{k}={v}' for k, v in c.arguments.items())})"
+            for c in self.calls)
+
+
+def overall(calls: Sequence[CallOutcome], reason: str | None) -> Status:
+    """The status of an utterance from its calls' (see :attr:`Outcome.status`)."""
+    if not calls:
+        return "refused" if reason else "not_a_command"
+    statuses = {c.status for c in calls}
+    return next((s for s in _SEVERITY if s in statuses), "published")
 
 
 @dataclass(frozen=True)
@@ -138,6 +218,10 @@ class InputEvent:
     at: float = field(default_factory=time.monotonic, compare=False)
     """``time.monotonic()`` when it arrived: a ``say``'s time-to-live counts from here,
     not from when the daemon got round to it."""
+
+    room: str | None = None
+    """say: the room it was said in (JSON ``{"text": ..., "room": ...}``), a room of the
+    catalog; None: the site's ``[site] room``."""
 
 
 def _no_delay(client: Any, userdata: Any, sock: Any) -> None:
@@ -218,12 +302,45 @@ class _Client(paho.Client):
         return thread
 
 
+class _Batch:
+    """One utterance: its calls' commands, one future and one intent event.
+
+    Every call is a command of its own (its messages, its one fate), all with the
+    utterance's deadline; the outcome is known once every call's fate is."""
+
+    def __init__(self, template: Outcome, results: list[CallOutcome | None],
+                 future: Future[Outcome], report: bool) -> None:
+        self.template = template
+        self.results = results
+        """One per call: known already (rejected, refused) or None until its command ends."""
+        self.future = future
+        self.report = report
+        """Publish an intent event when done (utterances that came through execute)."""
+        self.commands: list[_Command] = []
+
+    @property
+    def complete(self) -> bool:
+        return all(r is not None for r in self.results)
+
+    def outcome(self) -> Outcome:
+        calls = tuple(r for r in self.results if r is not None)
+        lat = dict(self.template.latencies_ms)
+        for key in ("queue", "mqtt", "total"):
+            values = [c.latencies_ms[key] for c in calls if key in c.latencies_ms]
+            if values:
+                lat[key] = max(values)
+        reason = self.template.reason or "; ".join(
+            dict.fromkeys(c.reason for c in calls if c.reason)) or None
+        return _replace(self.template, status=overall(calls, self.template.reason),
+                        reason=reason, calls=calls, latencies_ms=lat)
+
+
 class _Command:
-    """A queued call: its messages share one deadline and one future."""
+    """A queued device call: its messages share one deadline and one fate."""
 
     def __init__(
         self, messages: Sequence[Message], deadline: float, created: float,
-        future: Future[Outcome], template: Outcome, report: bool,
+        batch: _Batch, index: int, template: CallOutcome,
     ) -> None:
         self.messages = tuple(messages)
         self.deadline = deadline
@@ -231,10 +348,10 @@ class _Command:
         """When the command began (end of speech): the time-to-live counts from here."""
         self.submitted = time.monotonic()
         """When it was handed to the link: the mqtt stage's latency counts from here."""
-        self.future = future
+        self.batch = batch
+        self.index = index
+        """Its call's place in the batch."""
         self.template = template
-        self.report = report
-        """Publish an intent event when done (calls that came through execute)."""
         self.acked = 0
         self.first_sent: float | None = None
         self.last_sent: float | None = None
@@ -276,6 +393,11 @@ class MqttLink:
         marks the site offline when it exits nor steals the daemon's inputs."""
 
         self.site = site
+        self.states = DeviceStates()
+        """The last state seen per state topic (relative changes start from it)."""
+        self._states_evt = threading.Event()
+        self._states_acked_at = 0.0
+        self._states_mid: int | None = None
         self.catalog = catalog
         self.topics = Topics(f"octohome/{site}")
         self.client_id = client_id or config.client_id or f"octohome-{site}"
@@ -293,7 +415,8 @@ class MqttLink:
         self._subscribed_evt = threading.Event()
         self._subscribe_mid: int | None = None
         self._muted = False
-        self._state: dict[str, Any] = {"transcript": "", "command": "none", "status": "idle"}
+        self._state: dict[str, Any] = {"transcript": "", "command": "none", "status": "idle",
+                                       "reason": ""}
         self._input_handlers: list[Callable[[InputEvent], None]] = []
         self._worker: threading.Thread | None = None
         self._worker_beat = time.monotonic()
@@ -543,13 +666,9 @@ class MqttLink:
         ``created`` (``time.monotonic()``) is when the command began, e.g. when
         the user stopped speaking: the time-to-live counts from there.
         """
-        now = time.monotonic()
-        created = now if created is None else created
-        deadline = created + (self.config.command_ttl if ttl is None else ttl)
-        future: Future[Outcome] = Future()
-        tmpl = template or Outcome("published")
-        self._events.put(("cmd", _Command(messages, deadline, created, future, tmpl, report)))
-        return future
+        return self._submit(template or Outcome("published"), [None],
+                            [(0, list(messages), CallOutcome("published"))],
+                            created=created, ttl=ttl, report=report)
 
     def execute(
         self,
@@ -560,28 +679,76 @@ class MqttLink:
         created: float | None = None,
         ttl: float | None = None,
     ) -> Future[Outcome]:
-        """Validate, map, queue and report one call (the daemon's main entry point).
+        """Validate, map, queue and report one call: :meth:`execute_parsed` of it alone."""
+        from octohome.core.calls import NOTHING, Parsed
 
-        Publishes an intent event when the outcome is known and updates the
-        retained state that Home Assistant shows. Never raises for a bad call:
-        that is the ``rejected`` outcome.
+        parsed = NOTHING if call.function is None else Parsed((call,))
+        return self.execute_parsed(parsed, text=text, latencies_ms=latencies_ms,
+                                   created=created, ttl=ttl)
+
+    def execute_parsed(
+        self,
+        parsed: Parsed,
+        *,
+        text: str | None = None,
+        latencies_ms: Mapping[str, float] | None = None,
+        created: float | None = None,
+        ttl: float | None = None,
+    ) -> Future[Outcome]:
+        """Validate, map, queue and report every call of an utterance (the daemon's
+        main entry point).
+
+        Each call is a command of its own, with the utterance's deadline and its
+        own fate (a group said at once is one message per device, each published
+        or expired by itself). One intent event carries every call and the reason
+        once all are known, and the retained state that Home Assistant shows is
+        updated. Never raises for a bad call: that is a ``rejected`` call, and a
+        step to a device whose state is not known a ``refused`` one.
         """
         lat = dict(latencies_ms or {})
-        base = Outcome("published", call.function, dict(call.arguments), text,
-                       latencies_ms=lat)
-        if call.function is None:
-            return self._report_now(_replace(base, status="not_a_command", arguments={}))
-        if self.catalog is None:
-            return self._report_now(_replace(base, status="rejected", reason="no catalog"))
-        try:
-            messages = build_messages(self.catalog, call)
-        except ValueError as exc:
-            log.warning("command rejected", function=call.function, reason=str(exc))
-            return self._report_now(_replace(base, status="rejected", reason=str(exc)))
-        return self.publish_command(
-            messages, ttl=ttl, created=created,
-            template=_replace(base, messages=tuple(messages)), report=True,
-        )
+        template = Outcome("published", text=text, reason=parsed.reason, latencies_ms=lat)
+        if not parsed.calls:
+            status = overall((), parsed.reason)
+            return self._report_now(_replace(template, status=status))
+        results: list[CallOutcome | None] = []
+        commands: list[tuple[int, list[Message], CallOutcome]] = []
+        for i, call in enumerate(parsed.calls):
+            base = CallOutcome("published", call.function, dict(call.arguments))
+            known: CallOutcome | None = None
+            if call.function is None:
+                known = _replace(base, status="not_a_command", arguments={})
+            elif self.catalog is None:
+                known = _replace(base, status="rejected", reason="no catalog")
+            else:
+                try:
+                    plan = plan_messages(self.catalog, call, self.states)
+                except Refused as exc:
+                    log.info("command refused", function=call.function, reason=str(exc))
+                    known = _replace(base, status="refused", reason=str(exc))
+                except ValueError as exc:
+                    log.warning("command rejected", function=call.function, reason=str(exc))
+                    known = _replace(base, status="rejected", reason=str(exc))
+                else:
+                    commands.append((i, plan.messages, _replace(
+                        base, messages=tuple(plan.messages), sent_as=plan.sent_as)))
+            results.append(known)
+        return self._submit(template, results, commands, created=created, ttl=ttl,
+                            report=True)
+
+    def _submit(
+        self, template: Outcome, results: list[CallOutcome | None],
+        commands: Sequence[tuple[int, list[Message], CallOutcome]], *,
+        created: float | None, ttl: float | None, report: bool,
+    ) -> Future[Outcome]:
+        now = time.monotonic()
+        created = now if created is None else created
+        deadline = created + (self.config.command_ttl if ttl is None else ttl)
+        future: Future[Outcome] = Future()
+        batch = _Batch(template, results, future, report)
+        batch.commands = [_Command(messages, deadline, created, batch, i, tmpl)
+                          for i, messages, tmpl in commands]
+        self._events.put(("batch", batch))
+        return future
 
     def _report_now(self, outcome: Outcome) -> Future[Outcome]:
         future: Future[Outcome] = Future()
@@ -593,6 +760,60 @@ class MqttLink:
         an utterance past its time-to-live before the model runs on it): intent
         event and retained state, as ``execute`` would; nothing is published."""
         return self._report_now(outcome)
+
+    # -- device states ---------------------------------------------------------------
+
+    STATE_SETTLE_S = 0.3
+    """After the state subscription is acknowledged, how long its retained states
+    may take to arrive (the broker sends them right after the SUBACK)."""
+
+    def needs_state(self, calls: Sequence[Call]) -> bool:
+        """Does any of these calls read a device's last state (a step without a
+        relative command of its own)?"""
+        topics = self._state_topics
+        if not topics or self.catalog is None:
+            return False
+        return any(c.function in RELATIVE and c.arguments.get("device") in self._state_devices
+                   for c in calls)
+
+    def await_states(self, timeout: float) -> bool:
+        """Wait until the state topics are subscribed and their retained states had
+        time to arrive (at once for a link connected a while: the daemon's). A one-shot
+        client (``octohome say``) calls it before a step that reads a state."""
+        if not self._state_topics:
+            return True
+        if not self._states_evt.wait(max(0.0, timeout)):
+            return False
+        left = self._states_acked_at + self.STATE_SETTLE_S - time.monotonic()
+        if left > 0:
+            time.sleep(min(left, max(0.0, timeout)))
+        return True
+
+    def _state_plan(self, catalog: Catalog | None) -> None:
+        """The state topics to follow for a catalog (see :mod:`octohome.act.state`)."""
+        sources = state_sources(catalog) if catalog is not None else []
+        self._state_devices = frozenset(s.device for s in sources)
+        self._state_topics = tuple(dict.fromkeys(t for s in sources for t in s.topics))
+        self._state_topic_set = frozenset(self._state_topics)
+
+    @property
+    def catalog(self) -> Catalog | None:
+        return self._catalog
+
+    @catalog.setter
+    def catalog(self, catalog: Catalog | None) -> None:
+        """A new catalog (a reload): follow its state topics from now on."""
+        old = set(getattr(self, "_state_topics", ()))
+        self._catalog = catalog
+        self._state_plan(catalog)
+        client = getattr(self, "_client", None)
+        if client is None or not self._up:
+            return
+        new = set(self._state_topics)
+        if old - new:
+            client.unsubscribe(sorted(old - new))
+        if new - old:
+            client.subscribe([(t, 0) for t in sorted(new - old)])
 
     # -- events and state ------------------------------------------------------------
 
@@ -675,6 +896,11 @@ class MqttLink:
                 topics.append((f"{self.config.discovery_prefix}/status", 1))
             self._subscribed_evt.clear()
             self._subscribe_mid = client.subscribe(topics)[1]
+        states = self._state_topics
+        if states:
+            # QoS 0: only the latest state matters, and none is queued while we are away.
+            self._states_evt.clear()
+            self._states_mid = client.subscribe([(t, 0) for t in states])[1]
         self.last_error = None
         self._events.put(("connected", dropped))
 
@@ -685,6 +911,12 @@ class MqttLink:
                 log.error("broker refused the input subscriptions",
                           reasons=[str(r) for r in reasons])
             self._subscribed_evt.set()
+        elif mid == self._states_mid:
+            if any(r.is_failure for r in reasons):
+                log.error("broker refused the device state subscriptions",
+                          reasons=[str(r) for r in reasons])
+            self._states_acked_at = time.monotonic()
+            self._states_evt.set()
 
     def _on_connect_fail(self, client: Any, userdata: Any) -> None:
         err = getattr(client, "connect_error", None) or "unknown error"
@@ -711,6 +943,11 @@ class MqttLink:
             if msg.payload == b"online":
                 log.info("home assistant is online, re-sending discovery")
                 self._events.put(("discovery",))
+            return
+        if topic in self._state_topic_set:
+            if not self.states.update(topic, bytes(msg.payload)):
+                log.warning("device state ignored: too large or not UTF-8", topic=topic,
+                            size=len(msg.payload))
             return
         if topic == self.topics.say and self._taken_before(bytes(msg.payload), bool(msg.dup)):
             log.info("say delivered again after a broker restart, taken already: ignored")
@@ -765,20 +1002,17 @@ class MqttLink:
             log.warning("input ignored: not UTF-8", topic=topic, size=len(payload))
             return None
         if kind == "say":
+            room: str | None = None
             if text.startswith("{"):
-                try:
-                    data = json.loads(text)
-                except ValueError:
-                    data = None
-                if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-                    log.warning("input ignored: JSON without a text string", topic=topic)
+                said = self._say_json(topic, text)
+                if said is None:
                     return None
-                text = data["text"].strip()
+                text, room = said
             if not text or any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in text):
                 log.warning("input ignored: empty or control characters", topic=topic,
                             size=len(payload))
                 return None
-            return InputEvent("say", text)
+            return InputEvent("say", text, room=room)
         word = text.lower()
         if kind == "mute":
             if word in ("on", "true", "1", "mute", "muted"):
@@ -791,6 +1025,37 @@ class MqttLink:
             return InputEvent("listen", "stop")
         log.warning("input ignored: unknown value", topic=topic, value=text[:40])
         return None
+
+    def _say_json(self, topic: str, text: str) -> tuple[str, str | None] | None:
+        """``{"text": ..., "room": ...}`` -> (text, room id); None (logged) when it is
+        not that: a say is never acted on half understood, nor in a room the home lacks."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            log.warning("input ignored: not valid JSON", topic=topic, error=str(exc))
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            log.warning("input ignored: JSON without a text string", topic=topic,
+                        keys=sorted(data)[:10] if isinstance(data, dict) else None)
+            return None
+        unknown = sorted(set(data) - {"text", "room"})
+        if unknown:
+            log.warning("input ignored: unknown JSON keys", topic=topic, keys=unknown[:10])
+            return None
+        room = data.get("room")
+        if room is None:
+            return data["text"].strip(), None
+        if not isinstance(room, str) or not room.strip():
+            log.warning("input ignored: room is not a room name", topic=topic)
+            return None
+        if self.catalog is not None:
+            found = self.catalog.find_room(room.strip())
+            if found is None:
+                log.warning("input ignored: not a room of the home", topic=topic,
+                            room=room[:40], rooms=[r.name for r in self.catalog.rooms])
+                return None
+            room = found.id
+        return data["text"].strip(), room.strip()
 
     # -- worker ----------------------------------------------------------------------
 
@@ -823,8 +1088,8 @@ class MqttLink:
 
     def _handle(self, event: tuple[Any, ...]) -> None:
         kind = event[0]
-        if kind == "cmd":
-            self._enqueue(event[1])
+        if kind == "batch":
+            self._enqueue_batch(event[1])
         elif kind == "puback":
             self._acked(event[1], event[2])
         elif kind == "connected":
@@ -851,6 +1116,13 @@ class MqttLink:
                 self._send_aux(self.discovery_message())
         elif kind == "aux":
             self._send_aux(event[1])
+
+    def _enqueue_batch(self, batch: _Batch) -> None:
+        if not batch.commands:
+            self._settle(batch)
+            return
+        for cmd in batch.commands:
+            self._enqueue(cmd)
 
     def _enqueue(self, cmd: _Command) -> None:
         if not cmd.messages:
@@ -974,7 +1246,7 @@ class MqttLink:
                 if item.cmd is cmd:
                     self._client.discard(mid)
                     del self._inflight[mid]
-        lat = dict(cmd.template.latencies_ms)
+        lat: dict[str, float] = {}
         if cmd.first_sent is not None:
             lat["queue"] = (cmd.first_sent - cmd.submitted) * 1000
         if acked_at is not None:
@@ -988,19 +1260,23 @@ class MqttLink:
             log.warning("command expired, not executed", function=outcome.function,
                         arguments=dict(outcome.arguments), reason=reason,
                         waited_s=round(time.monotonic() - cmd.created, 3))
-        if cmd.report:
+        batch = cmd.batch
+        batch.results[cmd.index] = outcome
+        if batch.complete:
+            self._settle(batch)
+
+    def _settle(self, batch: _Batch) -> None:
+        """Every call of an utterance has its fate: one outcome, one intent event."""
+        outcome = batch.outcome()
+        if batch.report:
             self._report(outcome)
-        if not cmd.future.done():
-            cmd.future.set_result(outcome)
+        if not batch.future.done():
+            batch.future.set_result(outcome)
 
     def _report(self, outcome: Outcome) -> None:
         self._send_aux(Message(self.topics.intent, _json(outcome.event()), qos=0))
-        if outcome.function is None:
-            command = "none"
-        else:
-            args = ", ".join(f"{k}={v}" for k, v in outcome.arguments.items())
-            command = f"{outcome.function}({args})"
-        self._state.update(command=command[:250], status=outcome.status)
+        self._state.update(command=outcome.command_text()[:250], status=outcome.status,
+                           reason=(outcome.reason or "")[:250])
         self._send_state()
 
     def _send_state(self) -> None:
@@ -1039,7 +1315,10 @@ class MqttLink:
                        qos=1, retain=True)
 
 
-def _replace(outcome: Outcome, **changes: Any) -> Outcome:
+_O = TypeVar("_O", Outcome, CallOutcome)
+
+
+def _replace(outcome: _O, **changes: Any) -> _O:
     from dataclasses import replace
 
     return replace(outcome, **changes)

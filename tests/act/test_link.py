@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from octohome.act.discovery import discovery_payload
 from octohome.act.link import InputEvent, MqttLink, Outcome
 from octohome.core.calls import Call
 from octohome.core.catalog import Catalog
@@ -69,7 +70,9 @@ def test_each_demo_function_lands_on_its_topic(mqtt_broker: Broker, link_factory
         assert retain is False
     intents = [json.loads(m[1]) for m in sub.received(f"octohome/{SITE}/intent")]
     assert intents[0]["status"] == "published"
-    assert intents[0]["function"] == EXPECTED[0][0]
+    assert intents[0]["calls"] == [{"function": EXPECTED[0][0], "arguments": EXPECTED[0][1],
+                                    "status": "published"}]
+    assert "reason" not in intents[0]
     assert intents[0]["text"] == f"say {EXPECTED[0][0]}"
     assert "mqtt" in intents[0]["latencies_ms"]
     sub.close()
@@ -89,6 +92,9 @@ def test_rejected_and_not_a_command_are_reported_not_sent(
     assert sub.wait_for(lambda: len(sub.received(f"octohome/{SITE}/intent")) == 2)
     events = [json.loads(m[1]) for m in sub.received(f"octohome/{SITE}/intent")]
     assert [e["status"] for e in events] == ["rejected", "not_a_command"]
+    assert events[0]["calls"][0]["status"] == "rejected"
+    assert "brightness" in events[0]["calls"][0]["reason"] and events[0]["reason"]
+    assert events[1]["calls"] == [] and "reason" not in events[1]
     assert events[1]["latencies_ms"] == {"stt": 12.0, "model": 3.5}
     assert not [m for m in sub.received() if not m[0].startswith("octohome/")]
     assert sub.wait_for(lambda: any(json.loads(m[1])["status"] == "not_a_command"
@@ -185,6 +191,7 @@ def test_discovery_sent_and_resent_on_birth(mqtt_broker: Broker, link_factory: A
     assert platforms["mute"]["command_topic"] == f"octohome/{SITE}/mute"
     assert platforms["listen"]["command_topic"] == f"octohome/{SITE}/listen"
     assert all("value_template" in c for c in platforms.values() if c["p"] == "sensor")
+    assert platforms["reason"]["value_template"] == "{{ value_json.reason }}"
     assert doc["availability_topic"] == f"octohome/{SITE}/availability"
     assert sub.wait_for(lambda: any(m[1] == b"online"
                                     for m in sub.received(f"octohome/{SITE}/availability")))
@@ -279,23 +286,33 @@ def test_inputs_validated_and_delivered(mqtt_broker: Broker, link_factory: Any) 
             (say, b'{"txt": "lights on"}'),     # JSON without text
             (say, b"lights\x00 on"),           # control character
             (say, b"   "),                     # empty
+            (say, b'{"text": "lights on"'),     # not valid JSON
+            (say, b'{"text": "lights on", "room": "sauna"}'),  # no such room
+            (say, b'{"text": "lights on", "room": 3}'),        # not a room name
+            (say, b'{"text": "lights on", "rom": "kitchen"}'),  # a typo is not ignored
             (mute, b"perhaps"),                # not on/off
             (mute, b"y" * 1000),               # oversized
             (say, b"turn on the kitchen lights"),
             (say, b'{"text": "open the garage"}'),
+            (say, b'{"text": "turn on the light", "room": "Lounge"}'),  # another name
+            (say, b'{"text": "louder", "room": null}'),
             (listen, b"PRESS"),
             (mute, b"ON"),
         ]:
             publish_once(mqtt_broker.port, topic, payload)
-        assert sub.wait_for(lambda: len(got) == 4)
+        assert sub.wait_for(lambda: len(got) == 6)
     assert got == [
         InputEvent("say", "turn on the kitchen lights"),
         InputEvent("say", "open the garage"),
+        InputEvent("say", "turn on the light", room="living_room"),
+        InputEvent("say", "louder"),
         InputEvent("listen", "start"),
         InputEvent("mute", "on"),
     ]
-    ignored = [e for e in logs if e["event"].startswith("input ignored")]
-    assert len(ignored) == 7
+    ignored = [e["event"] for e in logs if e["event"].startswith("input ignored")]
+    assert len(ignored) == 11
+    assert {"input ignored: not valid JSON", "input ignored: not a room of the home",
+            "input ignored: unknown JSON keys"} <= set(ignored)
     assert sub.wait_for(lambda: any(m[1] == b"ON" and m[0].endswith("mute/state")
                                     for m in sub.received()))
     assert link.muted
@@ -437,3 +454,202 @@ def test_paho_is_the_pinned_version() -> None:
 
     client = _Client(CallbackAPIVersion.VERSION2, client_id="pin-check")
     assert all(hasattr(client, a) for a in _PAHO_INTERNALS)
+
+
+# -- v2: several calls per utterance, relative changes on the wire -------------------
+
+
+def _intents(sub: Subscriber) -> list[dict[str, Any]]:
+    return [json.loads(m[1]) for m in sub.received(f"octohome/{SITE}/intent")]
+
+
+def _device_messages(sub: Subscriber) -> list[tuple[str, Any]]:
+    return [(t, json.loads(p) if p.startswith(b"{") else p.decode())
+            for t, p, _, _ in sub.received() if not t.startswith("octohome/")]
+
+
+def test_a_group_is_one_message_per_device_and_one_intent_event(
+        mqtt_broker: Broker, link_factory: Any) -> None:
+    from octohome.core.calls import Parsed
+
+    sub = Subscriber(mqtt_broker.port, [*DEVICE_TOPICS, f"octohome/{SITE}/#"])
+    link = link_factory(config(mqtt_broker.port))
+    group = Parsed((Call("light.turn_off", {"device": "living_room_ceiling"}),
+                    Call("light.turn_off", {"device": "living_room_lamp"}),
+                    Call("lock.lock", {"device": "front_door"})))
+    out = link.execute_parsed(group, text="lights off in the living room and lock up",
+                              latencies_ms={"model": 5.0}).result(10)
+    assert out.status == "published" and len(out.calls) == 3
+    assert all(c.status == "published" and len(c.messages) == 1 for c in out.calls)
+    assert {"model", "queue", "mqtt", "total"} <= set(out.latencies_ms)
+    assert sub.wait_for(lambda: len(_intents(sub)) == 1 and len(_device_messages(sub)) == 3)
+    assert _device_messages(sub) == [
+        ("zigbee2mqtt/living_room_ceiling/set", {"state": "OFF"}),
+        ("zigbee2mqtt/living_room_lamp/set", {"state": "OFF"}),
+        ("zigbee2mqtt/front_door/set", {"state": "LOCK"}),
+    ]
+    [event] = _intents(sub)
+    assert event["calls"] == [c.to_json() | {"status": "published"} for c in group.calls]
+    assert event["status"] == "published" and "reason" not in event
+    assert sub.wait_for(lambda: any(
+        json.loads(m[1])["command"].count("light.turn_off") == 2
+        for m in sub.received(f"octohome/{SITE}/state")))
+    sub.close()
+
+
+def test_each_call_of_a_group_has_its_own_fate_within_the_ttl(
+        mqtt_broker: Broker, link_factory: Any) -> None:
+    """Broker away for the whole time-to-live: every call expires, by its deadline,
+    and one outcome carries them all."""
+    from octohome.core.calls import Parsed
+
+    link = link_factory(config(mqtt_broker.port))
+    mqtt_broker.stop()
+    assert _wait(lambda: not link.connected, 10)
+    group = Parsed((Call("light.turn_off", {"device": "living_room_ceiling"}),
+                    Call("light.turn_off", {"device": "living_room_lamp"})))
+    t0 = time.monotonic()
+    out = link.execute_parsed(group, ttl=0.3).result(10)
+    assert time.monotonic() - t0 < 2.0
+    assert out.status == "expired"
+    assert [c.status for c in out.calls] == ["expired", "expired"]
+    assert all(c.sent_at is None for c in out.calls)
+
+
+def test_a_refusal_is_reported_with_its_reason_and_sends_nothing(
+        mqtt_broker: Broker, link_factory: Any) -> None:
+    from octohome.core.calls import Parsed
+
+    sub = Subscriber(mqtt_broker.port, [*DEVICE_TOPICS, f"octohome/{SITE}/#"])
+    link = link_factory(config(mqtt_broker.port))
+    reason = "brightness 150 is outside 1..100"
+    out = link.execute_parsed(Parsed((), reason), text="kitchen lights to 150").result(5)
+    assert out.status == "refused" and out.reason == reason and out.calls == ()
+    assert sub.wait_for(lambda: len(_intents(sub)) == 1)
+    assert _intents(sub)[0]["calls"] == [] and _intents(sub)[0]["reason"] == reason
+    assert sub.wait_for(lambda: any(json.loads(m[1]).get("reason") == reason
+                                    for m in sub.received(f"octohome/{SITE}/state")))
+    # every key a Home Assistant sensor of the discovery document reads is there
+    state = json.loads(sub.received(f"octohome/{SITE}/state")[-1][1])
+    sensors = [c for c in discovery_payload("x", SITE, link.topics)["cmps"].values()
+               if c["p"] == "sensor"]
+    assert {c["value_template"].split(".")[1].split()[0] for c in sensors} == set(state)
+    assert state["status"] == "refused" and state["command"] == "none"
+    assert not _device_messages(sub)
+    sub.close()
+
+
+def test_step_with_the_devices_own_relative_command(mqtt_broker: Broker,
+                                                   link_factory: Any) -> None:
+    """zigbee2mqtt lights step by themselves: brightness_step, 0..254 scale."""
+    sub = Subscriber(mqtt_broker.port, DEVICE_TOPICS)
+    link = link_factory(config(mqtt_broker.port))
+    out = link.execute(Call("light.step_brightness",
+                            {"device": "kitchen_lights", "step": -20})).result(10)
+    assert out.status == "published" and out.calls[0].sent_as is None
+    assert sub.wait_for(lambda: _device_messages(sub))
+    assert _device_messages(sub) == [("zigbee2mqtt/kitchen_lights/set",
+                                      {"brightness_step": -51})]
+    sub.close()
+
+
+def test_step_from_the_state_seen_on_the_state_topic(mqtt_broker: Broker,
+                                                     link_factory: Any) -> None:
+    """No relative command (a Home Assistant JSON light, an MQTT climate): the link
+    follows the device's state topic; the step starts from the last state seen, is
+    clamped to the absolute function's range and goes out absolute."""
+    from octohome.core.calls import Parsed
+
+    # retained before the link exists (90 %, 29.5 degrees) ...
+    publish_once(mqtt_broker.port, "home/bedroom_light",
+                 b'{"state": "ON", "brightness": 230}', retain=True)
+    publish_once(mqtt_broker.port, "home/thermostat/target_temp", b"29.5", retain=True)
+    sub = Subscriber(mqtt_broker.port, [*DEVICE_TOPICS, f"octohome/{SITE}/intent"])
+    link = link_factory(config(mqtt_broker.port))
+    assert link.await_states(10)
+    assert _wait(lambda: len(link.states) == 2, 5)
+    out = link.execute_parsed(Parsed((
+        Call("light.step_brightness", {"device": "bedroom_light", "step": 20}),
+        Call("climate.step_temperature", {"device": "thermostat", "step": 1}),
+    )), text="brighter and warmer").result(10)
+    assert out.status == "published", out
+    assert [c.sent_as for c in out.calls] == [
+        Call("light.set_brightness", {"device": "bedroom_light", "brightness": 100}),
+        Call("climate.set_temperature", {"device": "thermostat", "temperature": 30}),
+    ]
+
+    def sent() -> list[tuple[str, Any]]:
+        return [m for m in _device_messages(sub) if m[0].endswith("/set")]
+
+    assert sub.wait_for(lambda: len(sent()) == 2)
+    assert sent() == [("home/bedroom_light/set", {"state": "ON", "brightness": 255}),
+                      ("home/thermostat/target_temp/set", "30")]
+    assert sub.wait_for(lambda: len(_intents(sub)) == 1)
+    calls = _intents(sub)[0]["calls"]
+    assert calls[0]["sent_as"] == {"function": "light.set_brightness",
+                                   "arguments": {"device": "bedroom_light", "brightness": 100}}
+    # ... and live: a new state replaces the last one
+    publish_once(mqtt_broker.port, "home/thermostat/target_temp", b"18")
+    assert _wait(lambda: _state_text(link, "home/thermostat/target_temp") == "18", 5)
+    out = link.execute(Call("climate.step_temperature",
+                            {"device": "thermostat", "step": -2})).result(10)
+    assert out.calls[0].sent_as == Call("climate.set_temperature",
+                                        {"device": "thermostat", "temperature": 16})
+    assert sub.wait_for(lambda: ("home/thermostat/target_temp/set", "16") in sent())
+    sub.close()
+
+
+def _state_text(link: MqttLink, topic: str) -> str | None:
+    seen = link.states.get(topic)
+    return seen.text if seen is not None else None
+
+
+def test_step_with_no_state_seen_is_refused_and_nothing_is_sent(
+        mqtt_broker: Broker, link_factory: Any) -> None:
+    from octohome.core.calls import Parsed
+
+    sub = Subscriber(mqtt_broker.port, [*DEVICE_TOPICS, f"octohome/{SITE}/intent"])
+    link = link_factory(config(mqtt_broker.port))
+    assert link.await_states(10)
+    out = link.execute_parsed(Parsed((
+        Call("media.step_volume", {"device": "living_room_tv", "step": 10}),
+        Call("light.turn_on", {"device": "kitchen_lights"}),
+    )), text="louder and kitchen lights on").result(10)
+    assert [c.status for c in out.calls] == ["refused", "published"]
+    assert out.status == "refused"
+    reason = "I don't know the living room TV's volume yet"
+    assert out.calls[0].reason == reason and out.reason == reason
+    assert out.calls[0].messages == ()
+    assert sub.wait_for(lambda: len(_intents(sub)) == 1)
+    [event] = _intents(sub)
+    assert event["reason"] == reason
+    assert event["calls"][0] == {"function": "media.step_volume",
+                                 "arguments": {"device": "living_room_tv", "step": 10},
+                                 "status": "refused", "reason": reason}
+    time.sleep(0.2)
+    assert _device_messages(sub) == [("zigbee2mqtt/kitchen_lights/set", {"state": "ON"})]
+    sub.close()
+
+
+def test_a_new_catalog_changes_the_state_topics_followed(
+        mqtt_broker: Broker, link_factory: Any, catalog: Catalog, tmp_path: Any) -> None:
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(ROOT / "devices", home)
+    devices = home / "devices.toml"
+    devices.write_text(devices.read_text().replace(
+        'command_topic = "home/bedroom_light/set"', 'command_topic = "lights/bed/set"'))
+    link = link_factory(config(mqtt_broker.port))
+    assert link.await_states(10)
+    link.catalog = Catalog.load(home)
+    time.sleep(0.3)  # the new subscription
+    publish_once(mqtt_broker.port, "lights/bed", b'{"state": "ON", "brightness": 51}')
+    publish_once(mqtt_broker.port, "home/bedroom_light", b'{"state": "ON", "brightness": 9}')
+    assert _wait(lambda: link.states.get("lights/bed") is not None, 5)
+    time.sleep(0.2)
+    assert link.states.get("home/bedroom_light") is None  # no longer followed
+    out = link.execute(Call("light.step_brightness",
+                            {"device": "bedroom_light", "step": 10})).result(10)
+    assert out.calls[0].sent_as == Call("light.set_brightness",
+                                        {"device": "bedroom_light", "brightness": 30})
