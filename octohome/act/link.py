@@ -777,9 +777,10 @@ class MqttLink:
                    for c in calls)
 
     def await_states(self, timeout: float) -> bool:
-        """Wait until the state topics are subscribed and their retained states had
-        time to arrive (at once for a link connected a while: the daemon's). A one-shot
-        client (``octohome say``) calls it before a step that reads a state."""
+        """Wait until the state topics were subscribed once and their retained states
+        had time to arrive (at once for a link connected a while: the daemon's, also
+        while the broker is away). A one-shot client (``octohome say``) waits here
+        before a step that reads a state."""
         if not self._state_topics:
             return True
         if not self._states_evt.wait(max(0.0, timeout)):
@@ -899,7 +900,7 @@ class MqttLink:
         states = self._state_topics
         if states:
             # QoS 0: only the latest state matters, and none is queued while we are away.
-            self._states_evt.clear()
+            # (States seen before a reconnect are kept: await_states waits only once.)
             self._states_mid = client.subscribe([(t, 0) for t in states])[1]
         self.last_error = None
         self._events.put(("connected", dropped))
@@ -915,8 +916,9 @@ class MqttLink:
             if any(r.is_failure for r in reasons):
                 log.error("broker refused the device state subscriptions",
                           reasons=[str(r) for r in reasons])
-            self._states_acked_at = time.monotonic()
-            self._states_evt.set()
+            if not self._states_evt.is_set():
+                self._states_acked_at = time.monotonic()
+                self._states_evt.set()
 
     def _on_connect_fail(self, client: Any, userdata: Any) -> None:
         err = getattr(client, "connect_error", None) or "unknown error"
