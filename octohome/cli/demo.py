@@ -157,12 +157,15 @@ def run_cli(args: argparse.Namespace) -> int:
 
 
 def _line(text: str, o: Any) -> str:
-    msgs = "; ".join(f"{m.topic} {m.payload.decode(errors='replace')}" for m in o.messages)
+    """What one utterance did: its calls (one per device), their messages, its status."""
     from octohome.service.daemon import _total_ms
 
     lat = _total_ms(o.latencies_ms)
     took = f" [{lat:.0f} ms after end of speech]" if lat is not None else ""
-    return f"  heard {text!r} -> {o.function} {dict(o.arguments)} -> {o.status}: {msgs}{took}"
+    calls = ", ".join(f"{c.function} {dict(c.arguments)}" for c in o.calls) or "no call"
+    msgs = "; ".join(f"{m.topic} {m.payload.decode(errors='replace')}" for m in o.messages)
+    why = f" ({o.reason})" if o.reason else ""
+    return f"  heard {text!r} -> {calls} -> {o.status}{': ' + msgs if msgs else ''}{why}{took}"
 
 
 def _print_results(items: list[DemoItem], outcomes: list[tuple[Any, Any]],
@@ -177,8 +180,8 @@ def _print_results(items: list[DemoItem], outcomes: list[tuple[Any, Any]],
     for topic, payload in got:
         print(f"  {topic} {payload.decode(errors='replace')}")
     expected = [it.expected for it in items if it.expected]
-    calls = [{"function": o.function, "arguments": dict(o.arguments)} for _, o in outcomes
-             if o.status == "published"]
+    calls = [{"function": c.function, "arguments": dict(c.arguments)} for _, o in outcomes
+             for c in o.calls if c.status == "published"]
     ok = all(e in calls for e in expected) and len(got) >= len(expected)
     print(f"\n{sum(e in calls for e in expected)}/{len(expected)} demo commands published"
           " as expected" if expected else "")

@@ -15,12 +15,16 @@ commands for their time-to-live while the broker is away.
     audio   frames -> Listener (wake/VAD) -> SpeechEnd ------\\
     stt     SpeechEnd -> Whisper (thread) -> text -------------> commands queue
     inputs  MQTT say (text) / listen (push-to-talk) / mute -/
-    commands text -> Parser.parse (thread) -> MqttLink.execute -> outcome log line
+    commands text (+ room) -> Parser.parse (thread) -> MqttLink.execute_parsed -> log line
     heartbeat  liveness -> systemd WATCHDOG=1 and STATUS=
 
-Per utterance, exactly one log line ``utterance`` carries the transcript, the
-call, its status and the milliseconds per stage, measured from the end of
-speech (or the arrival of a ``say``) to the broker's PUBACK.
+Per utterance, exactly one log line ``utterance`` carries the transcript, every
+call with its status, the utterance's status and reason, and the milliseconds
+per stage, measured from the end of speech (or the arrival of a ``say``) to the
+broker's PUBACK (of its last command).
+
+The room the speaker is in is ``[site] room`` (checked against the catalog at
+start and at every reload), or a say's own (``{"text": ..., "room": ...}``).
 
 The queues between stages are bounded (a burst or a slow model must not grow
 memory for ever) and drop their *oldest* entry when full, reported ``expired``:
@@ -64,7 +68,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from octohome.act.link import InputEvent, MqttLink, Outcome
-    from octohome.core.calls import Call
+    from octohome.core.calls import Parsed
     from octohome.core.catalog import Catalog
     from octohome.core.config import Settings
     from octohome.hear.listener import Listener
@@ -77,7 +81,7 @@ log = structlog.get_logger("octohome.service.daemon")
 class ParserLike(Protocol):
     """What the daemon needs of a model: ``octohome.understand.parser.Parser`` or a stand-in."""
 
-    def parse(self, text: str) -> Call: ...
+    def parse(self, text: str, room: str | None = None) -> Parsed: ...
 
 
 ParserFactory = Callable[["Settings", "Catalog"], ParserLike]
@@ -108,6 +112,8 @@ class Utterance:
 
     stt_ms: float | None = None
     audio_s: float | None = None
+    room: str | None = None
+    """The room it was said in when the say named one; None: ``[site] room``."""
 
 
 @dataclass
@@ -136,6 +142,7 @@ class Stats:
     published: int = 0
     expired: int = 0
     rejected: int = 0
+    refused: int = 0
     not_a_command: int = 0
     stage_restarts: dict[str, int] = field(default_factory=dict)
 
@@ -235,6 +242,7 @@ class Daemon:
         t0 = time.perf_counter()
         self.notifier.status("loading models")
         self.catalog = Catalog.load(self.settings.catalog)
+        check_room(self.settings, self.catalog)
         self.parser = self.parser_factory(self.settings, self.catalog)
         model_s = time.perf_counter() - t0
         if self.audio_enabled:
@@ -420,7 +428,7 @@ class Daemon:
                 if self.muted:
                     log.info("say ignored: muted")
                     continue
-                self._offer(self._commands, Utterance(ev.value, "say", ev.at))
+                self._offer(self._commands, Utterance(ev.value, "say", ev.at, room=ev.room))
             elif ev.kind == "listen":
                 if ev.value == "start" and self.listener is not None and not self.muted:
                     self.listener.trigger()
@@ -474,36 +482,34 @@ class Daemon:
         lat = {"stt": u.stt_ms} if u.stt_ms is not None else {}
         future = self.link.report(Outcome("expired", text=u.text or None, reason=reason,
                                           latencies_ms=lat))
-        task = asyncio.create_task(self._report(u, None, future, None))
+        task = asyncio.create_task(self._report(u, future, None))
         self._outcomes.add(task)
         task.add_done_callback(self._outcomes.discard)
 
     async def _handle(self, u: Utterance) -> None:
-        from octohome.core.calls import NOT_A_COMMAND
+        from octohome.core.calls import NOTHING
         from octohome.service.handle import handle_text
 
         assert self.link is not None and self.parser is not None
         parser = self.parser
+        room = u.room or self.settings.site.room
         self._busy_since = time.monotonic()
         t0 = time.monotonic()
         try:
-            # transcript event, model (in this worker thread), command, intent event
+            # transcript event, model (in this worker thread), commands, intent event
             future = await asyncio.to_thread(
-                handle_text, self.link, parser, u.text, source=u.source, stt_ms=u.stt_ms,
-                created=u.t_end)
-            call_of = None
+                handle_text, self.link, parser, u.text, room=room, source=u.source,
+                stt_ms=u.stt_ms, created=u.t_end)
         except Exception as exc:
             # A model bug must not take the stage down for every later command.
             log.exception("model failed on an utterance", transcript=u.text, error=str(exc))
-            future = self.link.execute(NOT_A_COMMAND, text=u.text, created=u.t_end)
-            call_of = NOT_A_COMMAND
+            future = self.link.execute_parsed(NOTHING, text=u.text, created=u.t_end)
         model_ms = (time.monotonic() - t0) * 1000
-        task = asyncio.create_task(self._report(u, call_of, future, model_ms))
+        task = asyncio.create_task(self._report(u, future, model_ms))
         self._outcomes.add(task)
         task.add_done_callback(self._outcomes.discard)
 
-    async def _report(self, u: Utterance, call: Call | None, future: Any,
-                      model_ms: float | None) -> None:
+    async def _report(self, u: Utterance, future: Any, model_ms: float | None) -> None:
         """Wait for an utterance's outcome and log its one ``utterance`` line
         (``model_ms`` None: the model never ran on it)."""
         outcome: Outcome = await asyncio.wrap_future(future)
@@ -529,12 +535,15 @@ class Daemon:
             self.stats.expired += 1
         elif st == "rejected":
             self.stats.rejected += 1
+        elif st == "refused":
+            self.stats.refused += 1
         else:
             self.stats.not_a_command += 1
         log.info(
             "utterance", transcript=u.text, source=u.source,
-            call={"function": outcome.function, "arguments": dict(outcome.arguments)},
+            calls=[c.event() for c in outcome.calls],
             status=st, reason=outcome.reason, ms=ms,
+            **({"room": room} if (room := u.room or self.settings.site.room) else {}),
             **({"audio_s": u.audio_s} if u.audio_s is not None else {}),
         )
         if self.on_outcome is not None:
@@ -638,6 +647,7 @@ class Daemon:
         try:
             settings = await asyncio.to_thread(load_settings, self.config_path)
             catalog = await asyncio.to_thread(Catalog.load, settings.catalog)
+            check_room(self.settings, catalog)  # the running site's room (site needs a restart)
             parser = await asyncio.to_thread(self.parser_factory, settings, catalog)
         except (ConfigError, CatalogError, ModelError, OSError, ValueError) as exc:
             log.error("reload refused, keeping the running config and model",
@@ -709,6 +719,19 @@ class Daemon:
             await asyncio.to_thread(self.link.stop, self.LINK_STOP_S)
         log.info("stopped", drained=left, utterances=self.stats.utterances,
                  published=self.stats.published, expired=self.stats.expired)
+
+
+def check_room(settings: Settings, catalog: Catalog) -> None:
+    """``[site] room`` must be a room of the catalog: a misspelt one would make every
+    "turn on the light" said here ambiguous (nothing done) without saying why."""
+    from octohome.core.config import ConfigError
+
+    room = settings.site.room
+    if room is not None and catalog.find_room(room) is None:
+        names = ", ".join(r.name for r in catalog.rooms)
+        raise ConfigError(
+            f"site.room: {room!r} is not a room of the catalog in {catalog.source}"
+            f" (rooms: {names})")
 
 
 def _speech_utterance(item: tuple[np.ndarray, float, str]) -> Utterance:

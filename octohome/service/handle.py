@@ -1,9 +1,9 @@
-"""The daemon's core step after speech to text: text -> model -> command -> events.
+"""The daemon's core step after speech to text: text -> model -> commands -> events.
 
 :func:`handle_text` runs the same stages for a spoken command (after Whisper),
 for text arriving on ``octohome/<site>/say`` and for ``octohome say TEXT``, so a
 script sees exactly what a voice would have done: the transcript and intent
-events, the retained state, and the device command.
+events, the retained state, and the device commands (one per device call).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from octohome.act.link import MqttLink, Outcome
-    from octohome.core.calls import Call
+    from octohome.core.calls import Parsed
 
 
 class TextParser(Protocol):
     """What :func:`handle_text` needs from the model: ``octohome.understand.parser.Parser`` fits."""
 
-    def parse(self, text: str) -> Call: ...
+    def parse(self, text: str, room: str | None = None) -> Parsed: ...
 
 
 def handle_text(
@@ -28,22 +28,31 @@ def handle_text(
     parser: TextParser,
     text: str,
     *,
+    room: str | None = None,
     source: str = "say",
     stt_ms: float | None = None,
     created: float | None = None,
     ttl: float | None = None,
 ) -> Future[Outcome]:
-    """The pipeline after speech-to-text: transcript event, model, command, intent event.
+    """The pipeline after speech-to-text: transcript event, model, commands, intent event.
 
-    ``created`` (``time.monotonic()``, e.g. end of speech) starts the command's
-    time-to-live; default now. Only the model's validated call reaches
-    ``MqttLink.execute``; the text itself goes to the transcript/intent events.
+    ``room`` is the room the speaker is in (``[site] room``, or a say's own): a
+    device type said without a device or room ("turn on the light") means that
+    room's. ``created`` (``time.monotonic()``, e.g. end of speech) starts the
+    commands' time-to-live; default now. Only the model's validated calls reach
+    ``MqttLink.execute_parsed``; the text itself goes to the transcript/intent events.
     """
     created = time.monotonic() if created is None else created
     link.publish_transcript(text, source)
     t0 = time.perf_counter()
-    call = parser.parse(text)
+    parsed = parser.parse(text, room=room)
     latencies = {"model": (time.perf_counter() - t0) * 1000}
     if stt_ms is not None:
         latencies = {"stt": stt_ms, **latencies}
-    return link.execute(call, text=text, latencies_ms=latencies, created=created, ttl=ttl)
+    if link.needs_state(parsed.calls):
+        # A step computed from the device's last state: a link that has just
+        # connected (octohome say) waits for the retained states, within the TTL.
+        limit = link.config.command_ttl if ttl is None else ttl
+        link.await_states(created + limit - time.monotonic())
+    return link.execute_parsed(parsed, text=text, latencies_ms=latencies, created=created,
+                               ttl=ttl)

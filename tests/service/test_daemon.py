@@ -32,13 +32,14 @@ import structlog
 from pydantic import BaseModel
 
 from octohome.act.link import Outcome
+from octohome.core.calls import Parsed
 from octohome.core.catalog import DEFAULT_CATALOG_DIR, Catalog
-from octohome.core.config import ConfigError, MqttConfig, Settings, load_settings
+from octohome.core.config import ConfigError, MqttConfig, Settings, SiteConfig, load_settings
 from octohome.service.daemon import Daemon, Utterance
 from octohome.service.notify import Notifier
 from tests.mqtt_broker import Broker, Subscriber, publish_once
 from tests.paths import ROOT
-from tests.stub_parser import StubParser, soak_call, stub_factory
+from tests.stub_parser import KNOWN, StubParser, soak_call, stub_factory
 
 SAY = "octohome/test/say"
 
@@ -241,6 +242,73 @@ def test_say_goes_through_the_pipeline(mqtt_broker: Broker) -> None:
         assert run.stop() == 0
     finally:
         sub.close()
+
+
+def test_room_groups_refusals_and_steps_through_the_daemon(mqtt_broker: Broker) -> None:
+    """v2 through the daemon: [site] room, a say's own room (JSON), a group (one
+    message per device), a refusal and a step without and with a state seen: one
+    intent event per utterance with every call and the reason."""
+    sub = Subscriber(mqtt_broker.port, ["zigbee2mqtt/#", "home/#", "octohome/test/intent"])
+    settings = _settings(mqtt_broker.port).model_copy(
+        update={"site": SiteConfig(id="test", room="bedroom")})
+    d, got = _stub_daemon(settings)
+    parser = d.parser
+    assert isinstance(parser, StubParser)
+    run = Running(d)
+
+    def device_msgs() -> list[tuple[str, Any]]:
+        return [(t, json.loads(p)) for t, p, _, _ in sub.received()
+                if t.endswith("/set")]
+
+    def say(payload: bytes, n: int) -> dict[str, Any]:
+        publish_once(mqtt_broker.port, SAY, payload)
+        assert _wait(lambda: len(got) == n and len(sub.received("octohome/test/intent")) == n)
+        return dict(json.loads(sub.received("octohome/test/intent")[-1][1]))
+
+    try:
+        event = say(b"turn on the light", 1)  # [site] room: the bedroom
+        assert [c["arguments"]["device"] for c in event["calls"]] == ["bedroom_light"]
+        event = say(json.dumps({"text": "turn on the light", "room": "kitchen"}).encode(), 2)
+        assert [c["arguments"]["device"] for c in event["calls"]] == ["kitchen_lights"]
+        event = say(b"turn off the living room lights", 3)
+        assert event["status"] == "published" and len(event["calls"]) == 2
+        event = say(b"set the kitchen lights to 150 percent", 4)
+        assert event == {**event, "calls": [], "status": "refused",
+                         "reason": "brightness 150 is outside 1..100"}
+        event = say(b"dim the bedroom light", 5)  # no state seen yet
+        assert event["status"] == "refused"
+        assert event["reason"] == "I don't know the bedroom light's brightness yet"
+        publish_once(mqtt_broker.port, "home/bedroom_light",
+                     b'{"state": "ON", "brightness": 102}')  # 40 %
+        assert _wait(lambda: d.link is not None
+                     and d.link.states.get("home/bedroom_light") is not None)
+        event = say(b"dim the bedroom light", 6)
+        assert event["status"] == "published"
+        assert event["calls"][0]["sent_as"]["arguments"] == {"device": "bedroom_light",
+                                                             "brightness": 20}
+        assert parser.rooms == ["bedroom", "kitchen", "bedroom", "bedroom", "bedroom",
+                                "bedroom"]
+        assert _wait(lambda: len(device_msgs()) == 5)
+        assert device_msgs() == [
+            ("home/bedroom_light/set", {"state": "ON"}),
+            ("zigbee2mqtt/kitchen_lights/set", {"state": "ON"}),
+            ("zigbee2mqtt/living_room_ceiling/set", {"state": "OFF"}),
+            ("zigbee2mqtt/living_room_lamp/set", {"state": "OFF"}),
+            ("home/bedroom_light/set", {"state": "ON", "brightness": 51}),
+        ]
+        statuses = [o.status for _, o in got]
+        assert statuses == ["published"] * 3 + ["refused"] * 2 + ["published"]
+        assert d.stats.refused == 2
+        assert run.stop() == 0
+    finally:
+        sub.close()
+
+
+def test_a_site_room_the_catalog_lacks_stops_the_start(mqtt_broker: Broker) -> None:
+    settings = _settings(mqtt_broker.port).model_copy(
+        update={"site": SiteConfig(id="test", room="sauna")})
+    with pytest.raises(ConfigError, match=r"site\.room: 'sauna'"):
+        _stub_daemon(settings)
 
 
 class _FlakySource:
@@ -725,8 +793,9 @@ def test_run_input_wav_publishes_the_right_message(shipped_model: Path, mqtt_bro
     assert out.returncode == 0, out.stderr[-3000:]
     utter = [x for x in _log_lines(out.stderr) if x.get("event") == "utterance"]
     assert len(utter) == 1, out.stderr[-3000:]
-    assert utter[0]["call"] == {"function": "light.turn_on",
-                                "arguments": {"device": "kitchen_lights"}}
+    assert utter[0]["calls"] == [{"function": "light.turn_on",
+                                  "arguments": {"device": "kitchen_lights"},
+                                  "status": "published"}]
     assert utter[0]["status"] == "published"
     assert set(utter[0]["ms"]) == {"stt", "model", "publish", "total"}
     assert sub.wait_for(lambda: sub.received("zigbee2mqtt/kitchen_lights/set"), 5)
@@ -806,4 +875,12 @@ def test_stub_parser_is_a_fair_stand_in() -> None:
         c = soak_call(i)
         assert c.function is not None
         assert cat.validate_call(c.function, c.arguments) == c.arguments
-    assert p.parse("cmd 5") == soak_call(5)
+    assert p.parse("cmd 5") == Parsed((soak_call(5),))
+    for text, known in KNOWN.items():  # every call the table answers is a valid one
+        parsed = p.parse(text, room="living_room")
+        assert parsed.calls or parsed.reason, text
+        if isinstance(known, str):
+            assert parsed == Parsed((), known)
+        for c in parsed.calls:
+            assert c.function is not None
+            assert cat.validate_call(c.function, c.arguments) == c.arguments
