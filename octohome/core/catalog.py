@@ -1,6 +1,6 @@
 """The device catalog: what the home has and what each device can do.
 
-The catalog lives in ``devices/`` as data (three TOML files) so a household can
+The catalog lives in ``devices/`` as data (four TOML files) so a household can
 describe its own home without touching code. Everything the model learns and
 everything the runtime validates is derived from it: the function table
 (function -> functional token index), the argument signatures, and a
@@ -29,6 +29,24 @@ DEFAULT_CATALOG_DIR = Path(__file__).resolve().parents[2] / "devices"
 FUNCTIONS_FILE = "functions.toml"
 DEVICES_FILE = "devices.toml"
 SCENES_FILE = "scenes.toml"
+ROOMS_FILE = "rooms.toml"
+
+HOME_SCOPE = "home"
+"""Group scope: the whole home ("all the lights")."""
+HERE_SCOPE = "here"
+"""Group scope: the speaker's room ("turn on the light" said on a satellite)."""
+
+DEFAULT_GROUP_WORDS: dict[str, tuple[str, ...]] = {
+    "light": ("lights", "lamps"),
+    "switch": ("switches", "plugs"),
+    "cover": ("blinds", "shades", "curtains", "covers"),
+    "blind": ("blinds", "shades", "curtains"),
+    "climate": ("thermostats", "heaters"),
+    "lock": ("doors", "locks"),
+    "fan": ("fans",),
+    "media": ("speakers", "tvs"),
+}
+"""Group words of a class the catalog does not list in ``[groups]``."""
 
 _ID_RE = r"^[a-z][a-z0-9_]*$"
 _FUNCTION_RE = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
@@ -65,6 +83,9 @@ class ArgSpec(_Strict):
 
     values: tuple[str, ...] = ()
     """Allowed words of an enum."""
+
+    default: float | None = None
+    """A relative step said without a number ("brighter") is +default or -default."""
 
     @model_validator(mode="after")
     def _check_kind(self) -> ArgSpec:
@@ -115,7 +136,10 @@ class Device(_Strict):
     """Device type; must be the prefix of some functions in functions.toml."""
 
     room: str = Field(min_length=1)
-    """Room it is in (room + type names it when it is the only one of its type there)."""
+    """Room it is in: a room of rooms.toml, by name or id."""
+
+    device_class: str | None = Field(default=None, pattern=_ID_RE)
+    """What group words cover it ("blinds" is not the garage door); default: its type."""
 
     aliases: tuple[str, ...] = ()
     """Other names people use for it."""
@@ -123,9 +147,49 @@ class Device(_Strict):
     mqtt: MqttTarget | None = None
     """Command mapping; None means commands are only reported as intents."""
 
+    @property
+    def kind(self) -> str:
+        """The class group words select on: ``device_class``, else the type."""
+        return self.device_class or self.type
+
 
 class DevicesFile(_Strict):
+    groups: dict[str, tuple[str, ...]] = {}
+    """Class -> the plural words that name all its devices at once."""
+
     devices: tuple[Device, ...]
+
+
+class Floor(_Strict):
+    """A floor: "the lights upstairs" is every light in its rooms."""
+
+    id: str = Field(pattern=_ID_RE)
+    name: str = Field(min_length=1)
+    aliases: tuple[str, ...] = ()
+
+
+class Room(_Strict):
+    """A room; devices name theirs, a satellite stands in one."""
+
+    id: str = Field(pattern=_ID_RE)
+    """How a room group is written in the model's answer."""
+
+    name: str = Field(min_length=1)
+    floor: str | None = None
+    """Floor id, or None for a room on no floor (porch, garage)."""
+
+    aliases: tuple[str, ...] = ()
+
+
+class RoomsFile(_Strict):
+    floors: tuple[Floor, ...] = ()
+    rooms: tuple[Room, ...] = ()
+
+
+def room_id(name: str) -> str:
+    """The id a room gets when the catalog has no rooms.toml: "Living Room" -> living_room."""
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    return slug if re.match(_ID_RE, slug) else f"room_{slug}"
 
 
 class Scene(_Strict):
@@ -148,6 +212,9 @@ class Signature:
     function: str
     device_ids: tuple[str, ...]
     """Allowed device ids (empty when the function takes no device)."""
+
+    groups: tuple[str, ...]
+    """Allowed group targets ``scope:class`` (empty when the function takes no device)."""
 
     args: tuple[ArgSpec, ...]
     scene_ids: tuple[str, ...]
@@ -202,11 +269,21 @@ class Catalog:
         devices: tuple[Device, ...],
         scenes: tuple[Scene, ...],
         source: Path | None = None,
+        *,
+        rooms: tuple[Room, ...] | None = None,
+        floors: tuple[Floor, ...] = (),
+        groups: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.functions = functions
         self.devices = devices
         self.scenes = scenes
         self.source = source
+        self.floors = floors
+        self.groups = dict(groups or {})
+        if rooms is None:  # no rooms.toml: the devices' rooms, on no floor
+            names = dict.fromkeys(d.room for d in devices)
+            rooms = tuple(Room(id=room_id(n), name=n) for n in names)
+        self.rooms = rooms
 
     # -- loading -----------------------------------------------------------------
 
@@ -218,11 +295,47 @@ class Catalog:
             raise CatalogError(f"{root}: catalog directory not found")
         fpath, dpath, spath = root / FUNCTIONS_FILE, root / DEVICES_FILE, root / SCENES_FILE
         functions = _parse(FunctionsFile, fpath, _load_toml(fpath)).functions
-        devices = _parse(DevicesFile, dpath, _load_toml(dpath)).devices
+        dfile = _parse(DevicesFile, dpath, _load_toml(dpath))
         scenes = _parse(ScenesFile, spath, _load_toml(spath)).scenes if spath.exists() else ()
-        catalog = cls(functions, devices, scenes, source=root)
+        rpath = root / ROOMS_FILE
+        rfile = _parse(RoomsFile, rpath, _load_toml(rpath)) if rpath.exists() else None
+        catalog = cls(
+            functions,
+            dfile.devices,
+            scenes,
+            source=root,
+            rooms=rfile.rooms if rfile is not None else None,
+            floors=rfile.floors if rfile is not None else (),
+            groups=dfile.groups,
+        )
         catalog._check_consistency(fpath, dpath, spath)
+        if rfile is not None:
+            catalog._check_rooms(rpath, dpath)
         return catalog
+
+    def _check_rooms(self, rpath: Path, dpath: Path) -> None:
+        floor_ids = [f.id for f in self.floors]
+        ids: dict[str, str] = {}
+        for i, floor in enumerate(self.floors):
+            if floor.id in ids or floor.id in (HOME_SCOPE, HERE_SCOPE):
+                raise CatalogError(f"{rpath}: field floors[{i}].id: {floor.id!r} is taken")
+            ids[floor.id] = "floor"
+        for i, room in enumerate(self.rooms):
+            if room.id in ids or room.id in (HOME_SCOPE, HERE_SCOPE):
+                raise CatalogError(f"{rpath}: field rooms[{i}].id: {room.id!r} is taken")
+            ids[room.id] = "room"
+            if room.floor is not None and room.floor not in floor_ids:
+                raise CatalogError(
+                    f"{rpath}: field rooms[{i}].floor: unknown floor {room.floor!r};"
+                    f" floors are {floor_ids}"
+                )
+        known = {r.name.lower() for r in self.rooms} | {r.id for r in self.rooms}
+        for i, dev in enumerate(self.devices):
+            if dev.room.lower() not in known:
+                raise CatalogError(
+                    f"{dpath}: field devices[{i}].room: {dev.room!r} is not a room of"
+                    f" {rpath.name} ({sorted(r.name for r in self.rooms)})"
+                )
 
     def _check_consistency(self, fpath: Path, dpath: Path, spath: Path) -> None:
         types = {name.split(".")[0] for name, f in self.functions.items() if f.device_arg}
@@ -264,11 +377,48 @@ class Catalog:
     def devices_of_type(self, dev_type: str) -> tuple[Device, ...]:
         return tuple(d for d in self.devices if d.type == dev_type)
 
+    def room_of(self, dev: Device) -> Room:
+        """The Room a device stands in (rooms.toml by name or id)."""
+        key = dev.room.lower()
+        for room in self.rooms:
+            if key in (room.id, room.name.lower()):
+                return room
+        raise KeyError(dev.room)
+
+    def find_room(self, name: str) -> Room | None:
+        """A room by id, name or other name ("lounge"), case-insensitive."""
+        key = " ".join(name.lower().replace("_", " ").split())
+        for room in self.rooms:
+            names = {room.id.replace("_", " "), room.name.lower()}
+            names.update(a.lower() for a in room.aliases)
+            if key in names:
+                return room
+        return None
+
+    @cached_property
+    def scopes(self) -> tuple[str, ...]:
+        """Where a group can be: the home, the speaker's room, each floor, each room."""
+        return (HOME_SCOPE, HERE_SCOPE, *(f.id for f in self.floors), *(r.id for r in self.rooms))
+
+    def classes_of_type(self, dev_type: str) -> tuple[str, ...]:
+        """The device classes of a type in this home, in catalog order."""
+        return tuple(dict.fromkeys(d.kind for d in self.devices_of_type(dev_type)))
+
+    def group_words(self, kind: str) -> tuple[str, ...]:
+        """The plural words for every device of a class ("blinds", "shades")."""
+        words = self.groups.get(kind) or DEFAULT_GROUP_WORDS.get(kind)
+        return words or (kind.replace("_", " ") + "s",)
+
     def signature(self, function: str) -> Signature:
         fn = self.functions[function]
         dev_type = function.split(".")[0]
         ids = tuple(d.id for d in self.devices_of_type(dev_type)) if fn.device_arg else ()
-        return Signature(function, ids, fn.args, tuple(s.id for s in self.scenes))
+        groups = (
+            tuple(f"{s}:{k}" for k in self.classes_of_type(dev_type) for s in self.scopes)
+            if fn.device_arg
+            else ()
+        )
+        return Signature(function, ids, groups, fn.args, tuple(s.id for s in self.scenes))
 
     @cached_property
     def fingerprint(self) -> str:
@@ -281,17 +431,24 @@ class Catalog:
             "functions": {k: v.model_dump(mode="json") for k, v in self.functions.items()},
             "devices": [d.model_dump(mode="json", exclude={"mqtt"}) for d in self.devices],
             "scenes": [s.model_dump(mode="json", exclude={"mqtt"}) for s in self.scenes],
+            "rooms": [r.model_dump(mode="json") for r in self.rooms],
+            "floors": [f.model_dump(mode="json") for f in self.floors],
+            "groups": {k: list(v) for k, v in sorted(self.groups.items())},
         }
         blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     # -- validation of calls -------------------------------------------------------
 
-    def validate_call(self, function: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    def validate_call(
+        self, function: str, arguments: dict[str, Any], *, groups: bool = False
+    ) -> dict[str, Any]:
         """Check a call against its signature; return the canonical arguments.
 
         Raises ValueError naming the offending argument. This is the last gate
-        before MQTT: nothing that fails here is ever published.
+        before MQTT: nothing that fails here is ever published. ``groups``
+        admits a group target (``scope:class``) in place of the device, as the
+        model writes it before the runtime expands it.
         """
         if function not in self.functions:
             raise ValueError(f"unknown function {function!r}")
@@ -302,7 +459,7 @@ class Catalog:
             raise ValueError(f"{function} takes {expected}, got {sorted(arguments)}")
         if sig.device_ids:
             dev = arguments["device"]
-            if dev not in sig.device_ids:
+            if dev not in sig.device_ids and not (groups and dev in sig.groups):
                 raise ValueError(f"{function}: device {dev!r} is not one of {sig.device_ids}")
             out["device"] = dev
         for arg in sig.args:

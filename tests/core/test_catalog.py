@@ -15,6 +15,7 @@ DEMO_FUNCTIONS = [
     "light.turn_on",
     "light.turn_off",
     "light.set_brightness",
+    "light.step_brightness",
     "light.set_color",
     "switch.turn_on",
     "switch.turn_off",
@@ -22,6 +23,7 @@ DEMO_FUNCTIONS = [
     "cover.close",
     "cover.set_position",
     "climate.set_temperature",
+    "climate.step_temperature",
     "climate.set_mode",
     "lock.lock",
     "lock.unlock",
@@ -31,6 +33,7 @@ DEMO_FUNCTIONS = [
     "media.play",
     "media.pause",
     "media.set_volume",
+    "media.step_volume",
     "scene.activate",
 ]
 
@@ -117,6 +120,12 @@ def test_validate_call_canonicalises_numbers(demo: Catalog) -> None:
         ("functions.toml", 'kind = "int", min = 1', 'kind = "int", min = 200', "min <= max"),
         ("functions.toml", '"light.turn_on"', '"turn_on"', "type.action"),
         ("scenes.toml", 'id = "away"', 'idx = "away"', r"scenes.toml: field scenes\[3\]"),
+        ("rooms.toml", 'floor = "upstairs"', 'floor = "attic"', r"rooms.toml: field rooms\[3\].floor"),
+        ("rooms.toml", 'id = "garage"', 'id = "here"', r"rooms.toml: field rooms\[6\].id"),
+        ("rooms.toml", 'id = "office"', 'id = "kitchen"', r"rooms.toml: field rooms\[4\].id"),
+        ("devices.toml", 'room = "porch"', 'room = "attic"', r"devices.toml: field devices\[6\].room"),
+        ("devices.toml", 'device_class = "blind"', 'device_class = "Blind"',
+         r"devices.toml: field devices\[10\].device_class"),
     ],
 )
 def test_malformed_catalog_names_file_and_field(
@@ -134,3 +143,36 @@ def test_malformed_catalog_names_file_and_field(
 def test_missing_catalog_dir(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="not found"):
         Catalog.load(tmp_path / "nope")
+
+
+def test_rooms_and_floors_of_the_demo_home(demo: Catalog) -> None:
+    assert [r.id for r in demo.rooms] == [
+        "living_room", "kitchen", "hallway", "bedroom", "office", "porch", "garage"]
+    assert [f.id for f in demo.floors] == ["downstairs", "upstairs"]
+    lounge = demo.find_room("Lounge")
+    assert lounge is not None and lounge.id == "living_room"
+    assert demo.find_room("study").id == "office"  # type: ignore[union-attr]
+    assert demo.find_room("attic") is None
+    assert demo.classes_of_type("cover") == ("blind", "garage_door")
+    assert demo.group_words("blind") == ("blinds", "shades", "curtains")
+    assert demo.group_words("fan") == ("fans",)  # not in [groups]: the usual word
+
+
+def test_a_catalog_without_rooms_toml_takes_its_rooms_from_the_devices(tmp_path: Path) -> None:
+    copy = tmp_path / "devices"
+    shutil.copytree(DEFAULT_CATALOG_DIR, copy)
+    (copy / "rooms.toml").unlink()
+    cat = Catalog.load(copy)
+    assert [r.id for r in cat.rooms] == [
+        "living_room", "kitchen", "bedroom", "office", "hallway", "porch", "garage"]
+    assert cat.floors == ()
+
+
+def test_group_targets_are_part_of_each_signature(demo: Catalog) -> None:
+    sig = demo.signature("cover.open")
+    assert "home:blind" in sig.groups and "upstairs:garage_door" in sig.groups
+    assert "here:blind" in sig.groups and "kitchen:blind" in sig.groups
+    assert demo.signature("scene.activate").groups == ()
+    assert demo.validate_call("cover.open", {"device": "home:blind"}, groups=True)
+    with pytest.raises(ValueError):
+        demo.validate_call("cover.open", {"device": "home:blind"})
