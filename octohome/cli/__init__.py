@@ -22,16 +22,21 @@ from octohome import __version__
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "parse": (
         "octohome.cli.parse",
-        "turn a sentence into a device call",
+        "turn a sentence into device calls",
         "Run the functional-token model on TEXT (or on each line of stdin with '-') and\n"
-        "print the call. With --json the output is exactly one JSON object per input:\n"
-        '  {"function": "light.turn_on", "arguments": {"device": "kitchen_lights"}}\n'
-        'or {"function": null, "arguments": {}} for anything that is not a command.',
+        "print every call it asks for: groups ('the upstairs lights') are expanded to one\n"
+        "call per device, several commands ('X and Y') give their calls in order.\n"
+        "With --json the output is exactly one JSON object per input (contract v2):\n"
+        '  {"calls": [{"function": "light.turn_on", "arguments": {"device": "kitchen_lights"}}]}\n'
+        '  {"calls": []} for anything that is not a command, and\n'
+        '  {"calls": [], "reason": "brightness 150 is outside 1..100"} when refused.\n'
+        "--room ROOM is where the speaker stands: 'turn on the light' means that room's.",
     ),
     "eval": (
         "octohome.cli.eval",
         "measure the model's accuracy on a JSONL file",
-        "Read lines {\"text\", \"function\", \"arguments\"} and report function accuracy,\n"
+        "Read lines {\"text\", \"function\", \"arguments\"} (v1) or {\"text\", \"calls\",\n"
+        "\"room\"} (v2; calls compared as a multiset) and report function accuracy,\n"
         "exact-call accuracy, not-a-command precision/recall, a per-function table\n"
         "and every miss.",
     ),

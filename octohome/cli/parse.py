@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from octohome.core.calls import Call
+    from octohome.core.calls import Call, Parsed
     from octohome.understand.parser import Parser
 
 
@@ -54,9 +54,25 @@ def format_call(call: Call) -> str:
     return f"{call.function}({args})"
 
 
+def format_parsed(parsed: Parsed) -> str:
+    """Calls one per line, or "nothing" and why: what a person reads in a terminal."""
+    if not parsed.calls:
+        return "nothing to do" + (f": {parsed.reason}" if parsed.reason else " (not a command)")
+    return "\n".join(format_call(c) for c in parsed.calls)
+
+
 def add_cli(p: argparse.ArgumentParser) -> None:
     p.add_argument("text", nargs="+", help="the utterance, or '-' to read one per line from stdin")
-    p.add_argument("--json", action="store_true", help="print one JSON object per utterance")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print one JSON object per utterance: {"calls": [...]} plus "reason" when refused',
+    )
+    p.add_argument(
+        "--room",
+        metavar="ROOM",
+        help="the room the speaker is in (as [site] room): 'turn on the light' means its lights",
+    )
     add_model_args(p)
 
 
@@ -71,9 +87,18 @@ def run_cli(args: argparse.Namespace) -> int:
         print(f"octohome parse: {exc}", file=sys.stderr)
         return 2
 
+    room = args.room
+    if room is not None and parser.catalog.find_room(room) is None:
+        rooms = ", ".join(r.name for r in parser.catalog.rooms)
+        print(f"octohome parse: --room {room!r} is not a room of this home ({rooms})",
+              file=sys.stderr)
+        return 2
+
     def emit(text: str) -> None:
-        call = parser.parse(text)
-        out = json.dumps(call.to_json(), ensure_ascii=False) if args.json else format_call(call)
+        parsed = parser.parse(text, room=room)
+        out = (
+            json.dumps(parsed.to_json(), ensure_ascii=False) if args.json else format_parsed(parsed)
+        )
         sys.stdout.write(out + "\n")
         sys.stdout.flush()
 

@@ -2,7 +2,14 @@
 
 A model answers ``<fn>('living_room_lamp', 30)<end>`` (the Octopus v2 shape):
 one functional token, the arguments as a Python-style tuple, an end token.
-"Not a command" is its own functional token. The prompt is a fixed prefix,
+Several commands are several calls before the one end token
+(``<fn_1>('tv')<fn_0>('living_room_lamp')<end>``). The device may be a group,
+``'scope:class'`` (``'upstairs:light'``, ``'home:blind'``, ``'here:media'`` for
+the speaker's room), which the runtime expands from the catalog
+(:func:`expand`): one call per device, so the model writes "all seven lights"
+in a few tokens and can never name a device twice or forget one.
+"Not a command" is its own functional token, and so is "later" (a delayed or
+conditional request: understood, refused, with a reason). The prompt is a fixed prefix,
 the query, and a fixed suffix, each tokenized on its own so the prefix's
 tokens (and its KV cache at run time) never depend on the query.
 
@@ -17,7 +24,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from octohome.core.catalog import Catalog, arg_values, format_value
+from octohome.core.catalog import HERE_SCOPE, HOME_SCOPE, Catalog, arg_values, format_value
 
 OCTOPUS_PREFIX = (
     "Below is the query from the users, please call the correct function and generate"
@@ -51,6 +58,28 @@ NOT_A_COMMAND = Call(None, {})
 
 
 @dataclass(frozen=True)
+class Parsed:
+    """What one utterance asks for: every device call in the order spoken, or a refusal."""
+
+    calls: tuple[Call, ...] = ()
+    """Validated calls, groups expanded to one call per device; empty: nothing to do."""
+
+    reason: str | None = None
+    """Why nothing (or not everything) is done, in words a person understands."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"calls": [c.to_json() for c in self.calls]}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+NOTHING = Parsed()
+
+LATER_REASON = "I can only act now, not later or on a condition: nothing was done"
+
+
+@dataclass(frozen=True)
 class FunctionTable:
     """Function name <-> functional token, plus the prompt the model was trained with."""
 
@@ -74,6 +103,12 @@ class FunctionTable:
 
     style: str = "octohome"
     extra: dict[str, Any] = field(default_factory=dict)
+    later_token: str = ""
+    """Token for a delayed or conditional request ('' when the model has none)."""
+
+    later_id: int = -1
+    max_calls: int = 1
+    """How many calls the model may write in one answer (1 for a v1 model)."""
 
     @classmethod
     def for_catalog(cls, catalog: Catalog, style: str = "octohome") -> FunctionTable:
@@ -88,8 +123,8 @@ class FunctionTable:
             tokens = tuple(f"<fn_{i}>" for i in range(n))
             none_tok, end_tok = "<fn_none>", "<fn_end>"
             prefix, suffix = "Command:", "\nCall:"
-        if n + 2 > 99:
-            raise ValueError("at most 97 functions fit in Gemma 3's reserved tokens 6..104")
+        if n + 3 > 99:
+            raise ValueError("at most 96 functions fit in Gemma 3's reserved tokens 6..104")
         ids = tuple(FIRST_TOKEN_ID + i for i in range(n))
         return cls(
             functions=names,
@@ -103,6 +138,9 @@ class FunctionTable:
             prompt_suffix=suffix,
             fingerprint=catalog.fingerprint,
             style=style,
+            later_token="<fn_later>" if style == "octohome" else "",
+            later_id=FIRST_TOKEN_ID + n + 2 if style == "octohome" else -1,
+            max_calls=MAX_CALLS,
         )
 
     def to_json(self) -> str:
@@ -117,7 +155,21 @@ class FunctionTable:
 
     @property
     def all_token_ids(self) -> tuple[int, ...]:
-        return (*self.token_ids, self.none_id, self.end_id)
+        extra = (self.later_id,) if self.later_id >= 0 else ()
+        return (*self.token_ids, self.none_id, self.end_id, *extra)
+
+    @property
+    def special_tokens(self) -> tuple[tuple[str, int], ...]:
+        """Every token of the table with its id, for the tokenizer and the embeddings."""
+        pairs = [*zip(self.tokens, self.token_ids, strict=True)]
+        pairs += [(self.none_token, self.none_id), (self.end_token, self.end_id)]
+        if self.later_id >= 0:
+            pairs.append((self.later_token, self.later_id))
+        return tuple(pairs)
+
+
+MAX_CALLS = 4
+"""Calls in one answer: three commands, one of them written as two calls."""
 
 
 def args_text(catalog: Catalog, function: str, arguments: dict[str, Any]) -> str:
@@ -135,12 +187,14 @@ def args_text(catalog: Catalog, function: str, arguments: dict[str, Any]) -> str
     return "(" + ", ".join(parts) + ")"
 
 
-def candidate_args(catalog: Catalog, function: str) -> list[tuple[str, dict[str, Any]]]:
-    """Every valid argument text of a function with its arguments (finite by design)."""
+def candidate_args(
+    catalog: Catalog, function: str, *, groups: bool = True
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every valid argument text of a function with its arguments (finite by design);
+    the device may be a group target unless ``groups`` is false."""
     sig = catalog.signature(function)
-    combos: list[dict[str, Any]] = (
-        [{"device": d} for d in sig.device_ids] if sig.device_ids else [{}]
-    )
+    targets = [*sig.device_ids, *(sig.groups if groups else ())]
+    combos: list[dict[str, Any]] = [{"device": d} for d in targets] if sig.device_ids else [{}]
     for arg in sig.args:
         values = arg_values(arg, sig.scene_ids)
         nxt: list[dict[str, Any]] = []
@@ -174,7 +228,71 @@ class Encoder:
         return list(self.tokenize(" " + " ".join(query.split())))
 
     def target(self, function: str | None, arguments: dict[str, Any]) -> list[int]:
+        """One call (v1 shape), or not-a-command when ``function`` is None."""
         if function is None:
             return [self.table.none_id, self.table.end_id]
-        text = args_text(self.catalog, function, arguments)
-        return [self._fn_id[function], *self.tokenize(text), self.table.end_id]
+        return self.calls_target([(function, arguments)])
+
+    def calls_target(self, calls: list[tuple[str, dict[str, Any]]]) -> list[int]:
+        """Several calls, as the model writes them: ``<fn>(args)<fn>(args)<end>``."""
+        if not calls:
+            return [self.table.none_id, self.table.end_id]
+        out: list[int] = []
+        for function, arguments in calls:
+            text = args_text(self.catalog, function, arguments)
+            out += [self._fn_id[function], *self.tokenize(text)]
+        return [*out, self.table.end_id]
+
+    def later_target(self) -> list[int]:
+        """A delayed or conditional request: understood, not done now (not a command
+        for a table without the "later" token, as the Octopus style's)."""
+        if self.table.later_id < 0:
+            return [self.table.none_id, self.table.end_id]
+        return [self.table.later_id, self.table.end_id]
+
+
+def expand(
+    catalog: Catalog, function: str, arguments: dict[str, Any], room: str | None
+) -> tuple[tuple[Call, ...], str | None]:
+    """A call whose device may be a group -> one call per device, in catalog order.
+
+    ``room`` is the speaker's room (``[site] room`` / ``--room``), by name or id.
+    Returns the calls, or no calls and the reason a person would be told.
+    """
+    target = arguments.get("device")
+    if not isinstance(target, str) or ":" not in target:
+        return (Call(function, dict(arguments)),), None
+    scope, kind = target.split(":", 1)
+    dev_type = function.split(".")[0]
+    typed = [d for d in catalog.devices if d.type == dev_type and d.kind == kind]
+    words = catalog.group_words(kind)
+    word = words[0] if words else kind
+    if scope == HOME_SCOPE:
+        chosen = typed
+        where = "in the home"
+    elif scope == HERE_SCOPE:
+        here = catalog.find_room(room) if room else None
+        chosen = [d for d in typed if here is not None and catalog.room_of(d).id == here.id]
+        where = f"in the {here.name}" if here is not None else ""
+        if not chosen and len(typed) == 1:
+            chosen = typed  # the home's only thermostat: "make it warmer" anywhere
+        elif not chosen and here is None:
+            return (), (
+                f"Which {word}? There are {len(typed)}: say the room"
+                if typed
+                else f"There are no {word} in the home"
+            )
+    else:
+        floor = next((f for f in catalog.floors if f.id == scope), None)
+        if floor is not None:
+            chosen = [d for d in typed if catalog.room_of(d).floor == floor.id]
+            bare = floor.name in ("upstairs", "downstairs")
+            where = floor.name if bare else f"on the {floor.name}"
+        else:
+            chosen = [d for d in typed if catalog.room_of(d).id == scope]
+            r = catalog.find_room(scope)
+            where = f"in the {r.name if r else scope.replace('_', ' ')}"
+    if not chosen:
+        return (), f"There are no {word} {where}".strip()
+    calls = tuple(Call(function, {**arguments, "device": d.id}) for d in chosen)
+    return calls, None

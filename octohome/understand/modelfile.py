@@ -208,6 +208,8 @@ def _renames(table: FunctionTable) -> dict[int, str]:
     names = dict(zip(table.token_ids, table.tokens, strict=True))
     names[table.none_id] = table.none_token
     names[table.end_id] = table.end_token
+    if table.later_id >= 0:
+        names[table.later_id] = table.later_token
     return names
 
 

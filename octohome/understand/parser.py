@@ -1,4 +1,4 @@
-"""Runtime of the functional-token model: text -> validated call, with llama.cpp.
+"""Runtime of the functional-token model: text -> validated calls, with llama.cpp.
 
 How a query is decoded (Octopus v2 with a constrained decoder):
 1. The prompt's fixed prefix is evaluated once at load; each query reuses its
@@ -12,6 +12,9 @@ How a query is decoded (Octopus v2 with a constrained decoder):
    (forced tokens are evaluated together in one batch); where it branches the
    model picks among the allowed tokens only. So an invalid call cannot be
    produced, and the catalog's validation runs once more before returning.
+   After a call's closing token the model chooses the next call's functional
+   token or the end token (several commands in one utterance); a group target
+   is expanded from the catalog into one call per device (``calls.expand``).
 4. Numbers are never bent. Inside a number the trie alone would let the model
    stop early ("150 percent" -> 15, "80 degrees" -> 8) or force the only valid
    digit ("35 degrees" -> 30). So at every digit position the model is asked,
@@ -33,15 +36,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from octohome.core.calls import (
-    NOT_A_COMMAND,
+    LATER_REASON,
+    NOTHING,
     TABLE_KEY,
     Call,
     Encoder,
     FunctionTable,
+    Parsed,
     candidate_args,
+    expand,
 )
-from octohome.core.catalog import Catalog
-from octohome.understand.numbers import was_said
+from octohome.core.catalog import ArgSpec, Catalog, format_value
+from octohome.understand.numbers import spoken_numbers, was_said
 
 if TYPE_CHECKING:
     from octohome.core.config import Settings
@@ -137,7 +143,8 @@ class Parser:
         trie = self._tries.get(function)
         if trie is None:
             trie = {}
-            for text, args in candidate_args(self.catalog, function):
+            groups = self.table.max_calls > 1  # a v1 model never learned group targets
+            for text, args in candidate_args(self.catalog, function, groups=groups):
                 node = trie
                 for tok in self.tokenize(text):
                     node = node.setdefault(tok, {})
@@ -159,51 +166,113 @@ class Parser:
         scores = self._logits(ids)
         return ids[max(range(len(ids)), key=scores.__getitem__)]
 
-    def parse(self, text: str) -> Call:
-        """One utterance -> a validated Call (or NOT_A_COMMAND). Never raises on input."""
+    def parse(self, text: str, room: str | None = None) -> Parsed:
+        """One utterance -> every validated call it asks for, or none and why.
+
+        ``room`` is the speaker's room (a satellite's ``[site] room``): a device type
+        said without a device or room ("turn on the light") means that room's.
+        Never raises on input.
+        """
         text = " ".join(text.split())
         if not text:
-            return NOT_A_COMMAND
+            return NOTHING
         query = self.encoder.query_ids(text)[:MAX_QUERY_TOKENS]
+        table = self.table
+        first_choices = [*table.token_ids, table.none_id]
+        if table.later_id >= 0:
+            first_choices.append(table.later_id)
+        raw: list[tuple[str, dict[str, Any]]] = []
         with self._lock:
             self.llm.n_tokens = self.prefix_len
             self.llm.eval([*query, *self.encoder.suffix])
-            choice = self._argmax([*self.table.token_ids, self.table.none_id])
-            if choice == self.table.none_id:
-                return NOT_A_COMMAND
-            function = self._fn_by_id[choice]
-            node = self._trie(function)
-            pending = [choice]
+            choice = self._argmax(first_choices)
+            if choice == table.none_id:
+                return NOTHING
+            if choice == table.later_id:
+                return Parsed((), LATER_REASON)
             while True:
-                keys = [k for k in node if k != _LEAF]
-                if not keys:
-                    args = node[_LEAF]
+                function = self._fn_by_id[choice]
+                decoded = self._decode_args(function, choice)
+                if decoded is None:
+                    return Parsed((), self._range_reason(function, text))
+                args, pending = decoded
+                raw.append((function, args))
+                if len(raw) >= table.max_calls:
                     break
-                in_number = pending[-1] in self._numeric or any(
-                    k in self._numeric for k in keys)
-                if len(keys) == 1 and _LEAF not in node and not in_number:
-                    pending.append(keys[0])
-                    node = node[keys[0]]
-                    continue
                 self.llm.eval(pending)
-                candidates = keys + ([self.table.end_id] if _LEAF in node else [])
-                others = sorted(self._numeric - set(candidates)) if in_number else []
-                tok = self._argmax([*candidates, *others])
-                if tok not in candidates:
-                    return NOT_A_COMMAND  # a digit the range does not allow: out of range
-                if tok == self.table.end_id:
-                    args = node[_LEAF]
+                choice = self._argmax([*table.token_ids, table.end_id])
+                if choice == table.end_id:
                     break
-                pending = [tok]
-                node = node[tok]
-        try:
-            arguments = self.catalog.validate_call(function, args)
-        except ValueError:
-            return NOT_A_COMMAND
+        return self._resolve(raw, text, room)
+
+    def _decode_args(self, function: str, choice: int) -> tuple[Any, list[int]] | None:
+        """Walk the function's trie from its functional token; None when a number said is
+        outside the range. Returns the arguments and the tokens not yet evaluated."""
+        node = self._trie(function)
+        pending = [choice]
+        while True:
+            keys = [k for k in node if k != _LEAF]
+            if not keys:
+                return node[_LEAF], pending
+            in_number = pending[-1] in self._numeric or any(k in self._numeric for k in keys)
+            if len(keys) == 1 and _LEAF not in node and not in_number:
+                pending.append(keys[0])
+                node = node[keys[0]]
+                continue
+            self.llm.eval(pending)
+            candidates = keys + ([self.table.end_id] if _LEAF in node else [])
+            others = sorted(self._numeric - set(candidates)) if in_number else []
+            tok = self._argmax([*candidates, *others])
+            if tok not in candidates:
+                return None  # a digit the range does not allow: out of range
+            if tok == self.table.end_id:
+                return node[_LEAF], []
+            pending = [tok]
+            node = node[tok]
+
+    def _resolve(
+        self, raw: list[tuple[str, dict[str, Any]]], text: str, room: str | None
+    ) -> Parsed:
+        """Validate every decoded call, check its numbers were said, expand its groups."""
+        calls: list[Call] = []
+        for function, args in raw:
+            try:
+                arguments = self.catalog.validate_call(function, args, groups=True)
+            except ValueError as exc:
+                return Parsed((), str(exc))
+            for arg in self.catalog.signature(function).args:
+                if arg.kind in ("int", "number") and not _said(arg, arguments[arg.name], text):
+                    # a number was said, and not this one: never bend it
+                    return Parsed((), self._range_reason(function, text))
+            expanded, reason = expand(self.catalog, function, arguments, room)
+            if reason is not None:
+                return Parsed((), reason)
+            calls.extend(c for c in expanded if c not in calls)
+        return Parsed(tuple(calls))
+
+    def _range_reason(self, function: str, text: str) -> str:
+        """Why a value was refused, naming the number said and the range allowed."""
+        said = spoken_numbers(text)
         for arg in self.catalog.signature(function).args:
-            if arg.kind in ("int", "number") and not was_said(arguments[arg.name], text):
-                return NOT_A_COMMAND  # a number was said, and not this one: never bend it
-        return Call(function, arguments)
+            if arg.kind not in ("int", "number") or arg.min is None or arg.max is None:
+                continue
+            span = f"{format_value(arg.min)}..{format_value(arg.max)}"
+            for value in said:
+                v = abs(value) if arg.min < 0 else value
+                if not arg.min <= v <= arg.max:
+                    return f"{arg.name.replace('_', ' ')} {format_value(value)} is outside {span}"
+            return f"{arg.name.replace('_', ' ')} must be in {span}: nothing was done"
+        return "that value is not one this device takes: nothing was done"
+
+
+def _said(arg: ArgSpec, value: float, text: str) -> bool:
+    """A decoded number is one the sentence says; a step may also be its default size
+    ("brighter" is +20) and is said without its sign ("down by 30" is -30)."""
+    if arg.default is not None and abs(abs(value) - arg.default) < 1e-9:
+        return True
+    if arg.min is not None and arg.min < 0:
+        return was_said(abs(value), text) or was_said(value, text)
+    return was_said(value, text)
 
 
 def load_parser(settings: Settings, catalog: Catalog | None = None) -> Parser:

@@ -54,8 +54,8 @@ def known_command(catalog: Any) -> tuple[str, dict[str, Any] | None]:
     for device in catalog.devices:
         function = f"{device.type}.turn_on"
         if function in catalog.functions:
-            return f"turn on the {device.name}", {"function": function,
-                                                   "arguments": {"device": device.id}}
+            return f"turn on the {device.name}", {
+                "calls": [{"function": function, "arguments": {"device": device.id}}]}
     return "turn on the light", None
 
 

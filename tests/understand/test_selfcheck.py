@@ -15,7 +15,8 @@ from octohome.understand import selfcheck
 def test_known_command_of_the_demo_home() -> None:
     text, want = selfcheck.known_command(Catalog.load())
     assert text == "turn on the living room ceiling light"
-    assert want == {"function": "light.turn_on", "arguments": {"device": "living_room_ceiling"}}
+    assert want == {
+        "calls": [{"function": "light.turn_on", "arguments": {"device": "living_room_ceiling"}}]}
 
 
 def test_a_crash_in_the_child_becomes_exit_3_and_a_rebuild_hint() -> None:
@@ -33,8 +34,8 @@ def test_a_crash_in_the_child_becomes_exit_3_and_a_rebuild_hint() -> None:
 def test_a_wrong_answer_is_a_failure_that_says_what_came_back() -> None:
     proc = subprocess.CompletedProcess(
         [], 0,
-        stdout='{"ok": false, "text": "turn on the x", "got": {"function": null, "arguments": {}},'
-               ' "want": {"function": "light.turn_on", "arguments": {"device": "x"}},'
+        stdout='{"ok": false, "text": "turn on the x", "got": {"calls": []},'
+               ' "want": {"calls": [{"function": "light.turn_on", "arguments": {"device": "x"}}]},'
                ' "model": "m.gguf", "ms": 1.0}\n',
         stderr="",
     )
