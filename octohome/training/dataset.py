@@ -21,7 +21,15 @@ from typing import Any
 
 from num2words import num2words
 
-from octohome.core.catalog import Catalog, Device, arg_values, format_value
+from octohome.core.catalog import (
+    HERE_SCOPE,
+    HOME_SCOPE,
+    Catalog,
+    Device,
+    Room,
+    arg_values,
+    format_value,
+)
 
 # -- spoken numbers ------------------------------------------------------------------
 
@@ -227,8 +235,6 @@ _SLIPS = [
     ("turn on", "turn in"),
     ("the ", "a "),
     ("the ", ""),
-    ("lights", "light"),
-    ("light ", "lights "),
     (" to ", " two "),
     (" to ", " too "),
     ("switch", "swich"),
@@ -262,21 +268,49 @@ def perturb(text: str, rng: random.Random) -> str:
 # -- examples ------------------------------------------------------------------------
 
 
+Made = tuple[str, list[tuple[str, dict[str, Any]]]] | None
+"""What a maker returns: an utterance and its calls, or None when it drew a bad combination."""
+
+
 @dataclass(frozen=True)
 class Example:
-    """One training pair."""
+    """One training pair: an utterance and every call the model should write for it."""
 
     text: str
     """The query, as the recognizer would write it."""
 
-    function: str | None
-    """Expected function; None for not-a-command."""
+    calls: tuple[tuple[str, dict[str, Any]], ...] = ()
+    """Expected calls in the order spoken, groups unexpanded (``'upstairs:light'``);
+    empty with ``later`` false: not a command."""
 
-    arguments: dict[str, Any]
-    """Expected arguments (canonical values)."""
+    later: bool = False
+    """A delayed or conditional request: the model answers the "later" token."""
+
+    category: str = "single"
+    """What rule of the contract the example exercises (for counts and evaluation)."""
+
+    @property
+    def function(self) -> str | None:
+        """The first call's function (None for not-a-command and later)."""
+        return self.calls[0][0] if self.calls else None
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return dict(self.calls[0][1]) if self.calls else {}
+
+    def target(self, encoder: Any) -> list[int]:
+        """The token ids the model is trained to write."""
+        if self.later:
+            return list(encoder.later_target())
+        return list(encoder.calls_target(list(self.calls)))
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "function": self.function, "arguments": self.arguments}
+        return {
+            "text": self.text,
+            "calls": [{"function": f, "arguments": a} for f, a in self.calls],
+            "later": self.later,
+            "category": self.category,
+        }
 
 
 Template = Callable[[random.Random, str, dict[str, Any]], str]
@@ -508,8 +542,14 @@ def _device_templates(function: str) -> list[str]:
             "turn {d} down to {v}",
             "turn {d} up to {v}",
             "change {d} volume to {v}",
+            "set the volume to {v}",
+            "volume {v}",
+            "volume to {v}",
+            "turn the volume to {v}",
         ],
     }
+    if function in _STEP_TEMPLATES:
+        return [t for k in ("up", "down") for t in _STEP_TEMPLATES[function][k]]
     return table[function]
 
 
@@ -580,35 +620,54 @@ class Generator:
         self.known = {p for names in self.phrases.values() for p in names}
 
     def positives(self, function: str, count: int) -> list[Example]:
+        return self._collect(lambda rng: self._single(function, rng), count, "single")
+
+    def _collect(
+        self,
+        make: Callable[[random.Random], Made],
+        count: int,
+        category: str,
+    ) -> list[Example]:
         rng = self.rng
-        sig = self.catalog.signature(function)
         out: dict[str, Example] = {}
         attempts = 0
         while len(out) < count and attempts < count * 40:
             attempts += 1
-            ex = self._one(function, sig.device_ids, rng)
-            if ex is not None and ex.text.lower() not in out:
+            got = make(rng)
+            if got is None:
+                continue
+            text, calls = got
+            ex = self._finish(text, calls, rng, category)
+            if ex.text.lower() not in out:
                 out[ex.text.lower()] = ex
         return list(out.values())
 
-    def _one(
-        self, function: str, device_ids: tuple[str, ...], rng: random.Random
-    ) -> Example | None:
+    # -- one command ----------------------------------------------------------------
+
+    def _single(
+        self, function: str, rng: random.Random, target: str | None = None, dphrase: str = ""
+    ) -> Made:
+        """One command for ``function``: a device of its type (or ``target``, a group
+        said as ``dphrase``). Templates without a device become the speaker's room."""
         cat = self.catalog
         if function == "scene.activate":
             scene = rng.choice(cat.scenes)
             names = [scene.name, *scene.aliases, scene.id.replace("_", " ")]
             text = rng.choice(_SCENE_TEMPLATES).format(s=rng.choice(names))
-            return self._finish(text, function, {"scene": scene.id}, rng)
-        dev = cat.device_by_id[rng.choice(device_ids)]
+            return text, [(function, {"scene": scene.id})]
+        sig = cat.signature(function)
+        dev = cat.device_by_id[rng.choice(sig.device_ids)]
         args: dict[str, Any] = {"device": dev.id}
         fn = cat.functions[function]
         value_text = ""
         templates = _device_templates(function)
+        if target is not None:
+            templates = [t for t in templates if "{d}" in t]
         if fn.args:
             arg = fn.args[0]
-            values = arg_values(arg, cat.signature(function).scene_ids)
             special = _HALF_WORDS.get(function)
+            if arg.default is not None:
+                return self._step(function, dev, rng, target, dphrase)
             if special and rng.random() < 0.12:
                 word, num = rng.choice(special)
                 args[arg.name] = num
@@ -623,6 +682,7 @@ class Generator:
                         "move {d} {v}",
                     ]
             else:
+                values = arg_values(arg, sig.scene_ids)
                 value = rng.choice(values)
                 canonical: Any = value
                 if arg.kind == "int":
@@ -631,28 +691,294 @@ class Generator:
                     canonical = float(value) if "." in value else int(value)
                 args[arg.name] = canonical
                 value_text = _value_text(function, arg.kind, value, rng)
-            if function == "climate.set_mode" and rng.random() < 0.35:
+            if function == "climate.set_mode" and target is None and rng.random() < 0.35:
                 mode = args["mode"]
+                template = rng.choice(_MODE_PHRASES[mode])
                 dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
-                text = rng.choice(_MODE_PHRASES[mode]).format(d=dphrase)
-                return self._finish(text, function, args, rng)
+                if "{d}" not in template:
+                    args["device"] = f"{HERE_SCOPE}:{dev.kind}"
+                return template.format(d=dphrase), [(function, args)]
         template = rng.choice(templates)
-        rooms = room_phrases(cat, dev)
+        if target is not None:
+            args["device"] = target
+            return template.format(d=dphrase, v=value_text, r=""), [(function, args)]
+        if "{r}" in template and cat.floors and rng.random() < 0.2:
+            # "lights off upstairs": every light of a floor
+            floor = rng.choice(cat.floors)
+            fw = rng.choice([floor.name, *floor.aliases]).lower()
+            where = fw if fw in ("upstairs", "downstairs") else f"on the {fw}"
+            args["device"] = f"{floor.id}:{dev.kind}"
+            text = template.replace("in the {r}", where).replace("{r}", fw)
+            return text.format(d="", v=value_text), [(function, args)]
+        if "{r}" in template and "in the {r}" in template and rng.random() < 0.1:
+            where = rng.choice(
+                ["everywhere", "in the house", "in every room", "in the whole house"]
+            )
+            args["device"] = f"{HOME_SCOPE}:{dev.kind}"
+            text = template.replace("in the {r}", where)
+            return text.format(d="", v=value_text), [(function, args)]
         if "{r}" in template:
-            if not rooms:
-                return None
-            room = rooms[0]
-        else:
-            room = ""
+            # "lights off in the kitchen": every light of that room (a group)
+            room = rng.choice(cat.rooms)
+            words = _room_words(cat, room, rng)
+            args["device"] = f"{room.id}:{dev.kind}"
+            if not any(d.type == dev.type and d.kind == dev.kind for d in cat.devices
+                       if cat.room_of(d).id == room.id) and rng.random() < 0.7:
+                return None  # mostly rooms that have some: the empty case is rarer
+            return template.format(d="", v=value_text, r=words), [(function, args)]
+        if "{d}" not in template:
+            args["device"] = f"{HERE_SCOPE}:{dev.kind}"
+            return template.format(v=value_text, d="", r=""), [(function, args)]
         dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
-        text = template.format(d=dphrase, v=value_text, r=room)
-        return self._finish(text, function, args, rng)
+        return template.format(d=dphrase, v=value_text, r=""), [(function, args)]
+
+    def _step(
+        self, function: str, dev: Device, rng: random.Random, target: str | None, dphrase: str
+    ) -> Made:
+        """A relative change: "dim the hall light", "turn the radio down by 20"."""
+        arg = self.catalog.functions[function].args[0]
+        assert arg.default is not None and arg.max is not None
+        up = rng.random() < 0.5
+        table = _STEP_TEMPLATES[function]
+        by = rng.random() < 0.4
+        if by:
+            if arg.kind == "int":
+                sizes = [5, 10, 15, 20, 25, 30, 40, 50, rng.randint(1, int(arg.max))]
+                size = float(rng.choice(sizes))
+            else:
+                size = float(rng.choice(arg_values(arg, ())[len(arg_values(arg, ())) // 2 + 1 :]))
+            key = "up_by" if up else "down_by"
+            unit = _STEP_UNITS.get(function, "")
+            v = say_number(size, rng)
+            value_text = f"{v}{rng.choice(unit)}" if unit else v
+        else:
+            size = float(arg.default)
+            key = "up" if up else "down"
+            value_text = ""
+        step = size if up else -size
+        value: Any = int(step) if float(step).is_integer() else step
+        templates = table[key]
+        if target is not None:
+            templates = [t for t in templates if "{d}" in t]
+            device = target
+        else:
+            if rng.random() < 0.3:
+                templates = [t for t in templates if "{d}" not in t] or templates
+            template = rng.choice(templates)
+            if "{d}" in template:
+                dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
+                device = dev.id
+            else:
+                device = f"{HERE_SCOPE}:{dev.kind}"
+            text = template.format(d=dphrase, v=value_text)
+            if not by and rng.random() < 0.2:
+                text = text.replace(" ", f" {rng.choice(_A_BIT)} ", 1) if " " in text else text
+            return text, [(function, {"device": device, "step": value})]
+        template = rng.choice(templates)
+        text = template.format(d=dphrase, v=value_text)
+        return text, [(function, {"device": device, "step": value})]
+
+    # -- groups, the speaker's room, several commands --------------------------------
+
+    def group(self, rng: random.Random) -> Made:
+        """A command for every device of a class in a room, a floor or the home."""
+        cat = self.catalog
+        function = rng.choice([f for f in cat.function_names if cat.functions[f].device_arg])
+        dev_type = function.split(".")[0]
+        kinds = cat.classes_of_type(dev_type)
+        if not kinds:
+            return None
+        kind = rng.choice(kinds)
+        word = rng.choice(cat.group_words(kind))
+        one = _singular(word)
+        r = rng.random()
+        if r < 0.45 and cat.rooms:
+            room = rng.choice(cat.rooms)
+            has = [d for d in cat.devices
+                   if d.type == dev_type and d.kind == kind and cat.room_of(d).id == room.id]
+            if not has and rng.random() < 0.7:
+                return None
+            rw = _room_words(cat, room, rng)
+            phrase = rng.choice([f"the {rw} {word}", f"the {word} in the {rw}",
+                                 f"all the {word} in the {rw}", f"{rw} {word}",
+                                 f"all the {rw} {word}", f"every {one} in the {rw}"])
+            if phrase.replace("the ", "", 1) in self.known or phrase in self.known:
+                # the device's own name ("the kitchen lights"): that device, same calls
+                return None
+            target = f"{room.id}:{kind}"
+        elif r < 0.7 and cat.floors:
+            floor = rng.choice(cat.floors)
+            fw = rng.choice([floor.name, *floor.aliases])
+            on = "on the " if fw not in ("upstairs", "downstairs") else ""
+            phrase = rng.choice([f"the {word} {on}{fw}", f"the {fw} {word}",
+                                 f"all the {word} {on}{fw}", f"all the {fw} {word}",
+                                 f"every {one} {on}{fw}"])
+            target = f"{floor.id}:{kind}"
+        else:
+            phrase = rng.choice([f"all the {word}", f"all {word}", f"every {one}",
+                                 f"all of the {word}", f"all the {word} in the house",
+                                 f"every single {one}", f"the {word} everywhere",
+                                 f"all the {word} in the home", f"all {word} in the house"])
+            target = f"{HOME_SCOPE}:{kind}"
+        return self._single(function, rng, target=target, dphrase=phrase)
+
+    def here(self, rng: random.Random) -> Made:
+        """A device type without a device or room: the speaker's room ("close the blinds")."""
+        cat = self.catalog
+        function = rng.choice([f for f in cat.function_names if cat.functions[f].device_arg])
+        dev_type = function.split(".")[0]
+        kinds = cat.classes_of_type(dev_type)
+        if not kinds:
+            return None
+        kind = rng.choice(kinds)
+        words = [w for w in _here_words(cat, dev_type, kind) if w not in self.known]
+        if not words:
+            return self._single_here(function, rng)
+        phrase = rng.choice(words)
+        return self._single(function, rng, target=f"{HERE_SCOPE}:{kind}",
+                            dphrase=_the(phrase, rng) if rng.random() < 0.9 else phrase)
+
+    def _single_here(
+        self, function: str, rng: random.Random
+    ) -> Made:
+        for _ in range(10):
+            got = self._single(function, rng)
+            here = HERE_SCOPE + ":"
+            if got and all(str(a.get("device", "")).startswith(here) for _, a in got[1]):
+                return got
+        return None
+
+    def several(self, rng: random.Random) -> Made:
+        """Two or three commands in one utterance, or one verb shared by two devices."""
+        if rng.random() < 0.3:
+            return self._shared_verb(rng)
+        n = 2 if rng.random() < 0.8 else 3
+        parts: list[str] = []
+        calls: list[tuple[str, dict[str, Any]]] = []
+        makers = [self.group, self.here] + [self._any_single] * 6
+        for _ in range(n):
+            got = rng.choice(makers)(rng)
+            if got is None:
+                return None
+            text, c = got
+            if any(x in calls for x in c):
+                return None
+            parts.append(text)
+            calls += c
+        joiners = [" and ", " and ", " and then ", ", then ", " then ", " and also ", ", and ",
+                   ", ", " also "]
+        text = parts[0]
+        for part in parts[1:]:
+            text += rng.choice(joiners) + part
+        return text, calls
+
+    def _any_single(self, rng: random.Random) -> Made:
+        return self._single(rng.choice(self.catalog.function_names), rng)
+
+    def _shared_verb(self, rng: random.Random) -> Made:
+        """"turn off the tv and the floor lamp": one verb, each device's own function."""
+        cat = self.catalog
+        on = rng.random() < 0.5
+        verb_fn = _ON_FUNCTIONS if on else _OFF_FUNCTIONS
+        devs = [d for d in cat.devices if f"{d.type}.{verb_fn.get(d.type, '')}" in cat.functions]
+        if len(devs) < 2:
+            return None
+        a, b = rng.sample(devs, 2)
+        da = _the(rng.choice(self.phrases[a.id]), rng)
+        db = _the(rng.choice(self.phrases[b.id]), rng)
+        word = "on" if on else "off"
+        text = rng.choice([f"turn {word} {da} and {db}", f"switch {word} {da} and {db}",
+                           f"turn {da} and {db} {word}", f"{da} and {db} {word}",
+                           f"turn {word} {da} and also {db}", f"switch {da} and {db} {word}"])
+        calls = [(f"{a.type}.{verb_fn[a.type]}", {"device": a.id}),
+                 (f"{b.type}.{verb_fn[b.type]}", {"device": b.id})]
+        return text, calls
+
+    # -- refusals ------------------------------------------------------------------
+
+    def out_of_range(self, rng: random.Random) -> Made:
+        """A value outside the range, written as said: the runtime sees it and refuses."""
+        cat = self.catalog
+        numeric = [f for f in cat.function_names if cat.functions[f].args
+                   and cat.functions[f].args[0].kind in ("int", "number")
+                   and cat.functions[f].args[0].default is None]
+        if not numeric:
+            return None
+        function = rng.choice(numeric)
+        arg = cat.functions[function].args[0]
+        assert arg.min is not None and arg.max is not None
+        hi = int(arg.max)
+        value = rng.choice(
+            [hi + rng.randint(1, 20), hi * rng.randint(2, 3), hi + rng.randint(1, 200)]
+        )
+        if arg.min > 0 and rng.random() < 0.3:
+            value = rng.randint(0, int(arg.min) - 1) if arg.min >= 1 else value
+        sig = cat.signature(function)
+        dev = cat.device_by_id[rng.choice(sig.device_ids)] if sig.device_ids else None
+        templates = [t for t in _device_templates(function) if "{r}" not in t]
+        if function == "light.set_brightness" and value == 0:
+            return None
+        vt = _value_text(function, arg.kind, str(value), rng)
+        template = rng.choice(templates)
+        args: dict[str, Any] = {arg.name: value}
+        if dev is not None:
+            args = {"device": dev.id if "{d}" in template else f"{HERE_SCOPE}:{dev.kind}", **args}
+            dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
+        else:
+            dphrase = ""
+        return template.format(d=dphrase, v=vt, r=""), [(function, args)]
+
+    def zero_brightness(self, rng: random.Random) -> Made:
+        """Brightness 0 is off: "set the hall light to zero percent" -> light.turn_off."""
+        cat = self.catalog
+        if "light.set_brightness" not in cat.functions or "light.turn_off" not in cat.functions:
+            return None
+        got = self._single("light.set_brightness", rng)
+        if got is None:
+            return None
+        text, calls = got
+        fn, args = calls[0]
+        zero = rng.choice(["zero percent", "0 percent", "0%", "zero", "0"])
+        said = _value_text(fn, "int", str(args["brightness"]), rng)
+        for form in sorted({said, *_percent_forms(args["brightness"])}, key=len, reverse=True):
+            if form in text:
+                text = text.replace(form, zero, 1)
+                break
+        else:
+            return None
+        return text, [("light.turn_off", {"device": args["device"]})]
+
+    def later(self, rng: random.Random) -> str | None:
+        """A command for later or on a condition: understood, not done now."""
+        got = self._any_single(rng) if rng.random() < 0.8 else self.group(rng)
+        if got is None:
+            return None
+        text = got[0]
+        when = rng.choice(_WHEN)
+        if rng.random() < 0.6:
+            return f"{text} {when}"
+        return f"{when}, {text}" if rng.random() < 0.5 else f"{when} {text}"
+
+    def negated(self, rng: random.Random) -> str | None:
+        """"don't turn on the porch light": not a command."""
+        got = self._any_single(rng) if rng.random() < 0.8 else self.group(rng)
+        if got is None:
+            return None
+        text = got[0]
+        if text.split(" ", 1)[0] not in _VERBS:
+            return None
+        return rng.choice(_NEGATIONS).format(c=text)
 
     def _finish(
-        self, text: str, function: str | None, args: dict[str, Any], rng: random.Random
+        self,
+        text: str,
+        calls: list[tuple[str, dict[str, Any]]],
+        rng: random.Random,
+        category: str = "single",
+        later: bool = False,
     ) -> Example:
         text = _prefix(text, rng) + text + rng.choice(_SUFFIXES)
-        return Example(perturb(text, rng), function, args)
+        return Example(perturb(text, rng), tuple(calls), later, category)
 
     # -- negatives ---------------------------------------------------------------
 
@@ -675,7 +1001,7 @@ class Generator:
             text = rng.choice(makers)(rng)
             if not text:
                 continue
-            ex = Example(perturb(_prefix(text, rng) + text, rng), None, {})
+            ex = Example(perturb(_prefix(text, rng) + text, rng), (), False, "none")
             out.setdefault(ex.text.lower(), ex)
         return list(out.values())
 
@@ -704,7 +1030,10 @@ class Generator:
                 for r in rooms
                 if not any(d.room.lower() == r and d.type == dev_type for d in cat.devices)
             ]
-            thing = f"{rng.choice(free)} {kind}"
+            room = rng.choice(free)
+            if cat.find_room(room) is not None:
+                return None  # a room of the home: its empty group (see Generator.group)
+            thing = f"{room} {kind}"
         else:
             thing = kind
         if thing in self.known:
@@ -809,12 +1138,6 @@ class Generator:
             options += ["set {d} speed to high"]
         if dev.type not in ("media",):
             options += ["set {d} volume to 20", "pause {d}"]
-        if dev.type == "climate":
-            options += [
-                "make it warmer",
-                "turn {d} up",
-                "turn {d} down a bit",
-            ]
         if not options:
             return None
         return rng.choice(options).format(d=d)
@@ -1041,51 +1364,175 @@ _QUESTIONS = [
 ]
 
 _VAGUE = [
-    "warmer",
-    "colder",
-    "make it warmer",
-    "make it colder",
-    "a bit warmer please",
-    "it's too cold",
+        "it's too cold",
     "it's too hot in here",
     "i'm cold",
     "i'm freezing",
-    "warmer please",
-    "turn up the heat a little",
-    "turn the heating up a bit",
-    "a little colder",
-    "brighter",
-    "darker",
-    "turn it up a bit",
+        "turn it up a bit",
     "too loud",
-    "louder",
-    "quieter",
-    "more",
+        "more",
     "less",
-    "increase the temperature",
-    "decrease the temperature",
-    "heat it up",
-    "cool it down",
-    "make it cooler",
-    "it's freezing in here",
-    "raise the temperature a bit",
-    "lower the temperature a little",
+        "it's freezing in here",
+    ]
+
+
+_STEP_TEMPLATES: dict[str, dict[str, list[str]]] = {
+    "light.step_brightness": {
+        "up": ["brighten {d}", "make {d} brighter", "turn {d} up", "{d} brighter", "turn up {d}",
+               "raise the brightness of {d}", "increase the brightness of {d}", "{d} up",
+               "brighter", "make it brighter", "turn the brightness up", "more light"],
+        "down": ["dim {d}", "make {d} dimmer", "turn {d} down", "{d} dimmer", "turn down {d}",
+                 "lower the brightness of {d}", "make {d} darker", "dim down {d}",
+                 "dimmer", "make it darker", "turn the brightness down", "dim it"],
+        "up_by": ["turn {d} up by {v}", "brighten {d} by {v}", "make {d} {v} brighter",
+                  "raise {d} by {v}", "increase {d} brightness by {v}", "{d} up by {v}",
+                  "brighter by {v}", "turn the brightness up by {v}"],
+        "down_by": ["dim {d} by {v}", "turn {d} down by {v}", "make {d} {v} dimmer",
+                    "lower {d} by {v}", "decrease {d} brightness by {v}", "{d} down by {v}",
+                    "dim the lights by {v}", "turn the brightness down by {v}"],
+    },
+    "media.step_volume": {
+        "up": ["turn {d} up", "turn up {d}", "make {d} louder", "{d} louder",
+               "turn up the volume on {d}", "volume up on {d}", "raise the volume of {d}",
+               "louder", "volume up", "turn the volume up", "make it louder", "a bit louder"],
+        "down": ["turn {d} down", "turn down {d}", "make {d} quieter", "{d} quieter",
+                 "turn down the volume on {d}", "volume down on {d}", "lower the volume of {d}",
+                 "quieter", "volume down", "turn the volume down", "softer", "not so loud"],
+        "up_by": ["turn {d} up by {v}", "{d} louder by {v}", "turn the volume on {d} up by {v}",
+                  "raise {d} volume by {v}", "volume up by {v}", "louder by {v}"],
+        "down_by": ["turn {d} down by {v}", "{d} quieter by {v}",
+                    "turn the volume on {d} down by {v}", "lower {d} volume by {v}",
+                    "volume down by {v}", "quieter by {v}"],
+    },
+    "climate.step_temperature": {
+        "up": ["turn {d} up", "turn up {d}", "make it warmer", "warmer", "raise the temperature",
+               "increase the temperature", "heat it up", "warm it up", "turn the heat up",
+               "it's cold, make it warmer", "{d} up", "warmer please"],
+        "down": ["turn {d} down", "turn down {d}", "make it colder", "colder", "cooler",
+                 "lower the temperature", "decrease the temperature", "cool it down",
+                 "make it cooler", "{d} down", "it's too warm, make it cooler"],
+        "up_by": ["turn {d} up by {v}", "raise the temperature by {v}", "make it {v} warmer",
+                  "{v} warmer", "increase the temperature by {v}", "turn up {d} by {v}",
+                  "warm it up by {v}"],
+        "down_by": ["turn {d} down by {v}", "lower the temperature by {v}", "make it {v} colder",
+                    "{v} colder", "{v} cooler", "decrease the temperature by {v}",
+                    "cool it down by {v}"],
+    },
+}
+"""Relative changes; without a number the step is the argument's ``default``."""
+
+_STEP_UNITS: dict[str, list[str]] = {
+    "light.step_brightness": [" percent", "%", "", " percent"],
+    "media.step_volume": [" percent", "", ""],
+    "climate.step_temperature": [" degrees", " degrees", "", " degree"],
+}
+
+_A_BIT = ["a bit", "a little", "a little bit", "much", "slightly"]
+
+_ON_FUNCTIONS = {"light": "turn_on", "switch": "turn_on", "fan": "turn_on", "media": "play"}
+_OFF_FUNCTIONS = {"light": "turn_off", "switch": "turn_off", "fan": "turn_off", "media": "pause"}
+
+_WHEN = [
+    "in ten minutes", "in 10 minutes", "in an hour", "in half an hour", "in five minutes",
+    "at midnight", "at 7 am", "at seven", "at 6:30", "tonight at ten", "tomorrow morning",
+    "tomorrow", "at sunset", "after sunset", "when i get home", "when i leave",
+    "if it rains", "if it gets dark", "when the sun goes down", "in 2 hours", "later",
+    "in twenty minutes", "at 10 pm", "every morning", "on monday", "at noon",
+    "in a minute", "in 30 seconds", "once i'm asleep", "when the movie ends",
 ]
+
+_NEGATIONS = [
+    "don't {c}", "do not {c}", "please don't {c}", "never {c}", "no, don't {c}",
+    "you don't need to {c}", "there's no need to {c}", "i didn't ask you to {c}",
+    "stop, don't {c}", "don't {c} yet", "do not {c} please", "don't you dare {c}",
+]
+
+
+def _singular(word: str) -> str:
+    if word.endswith(("ches", "shes", "xes")):
+        return word[:-2]
+    return word[:-1] if word.endswith("s") else word
+
+
+def _percent_forms(n: int) -> list[str]:
+    return [f"{n}%", f"{n} percent", f"{n} per cent", str(n), spoken_int(n)]
+
+
+def _room_words(catalog: Catalog, room: Room, rng: random.Random) -> str:
+    """How a room is said: its name mostly, an other name sometimes."""
+    if room.aliases and rng.random() < 0.25:
+        return rng.choice(room.aliases).lower()
+    return room.name.lower()
+
+
+_HERE_WORDS: dict[str, tuple[str, ...]] = {
+    "light": ("light", "lights", "lamp", "lamps"),
+    "fan": ("fan",),
+    "lock": ("door", "lock"),
+    "media": ("music", "speaker"),
+    "climate": ("heating", "thermostat", "temperature"),
+}
+
+
+def _here_words(catalog: Catalog, dev_type: str, kind: str) -> list[str]:
+    """A device type named without a device or a room ("the blinds", "the light")."""
+    words = list(_HERE_WORDS.get(kind, ()))
+    if kind not in _HERE_WORDS:
+        words += [w for g in catalog.group_words(kind) for w in (g, _singular(g))]
+    return words
+
+
+CATEGORY_SHARES: dict[str, float] = {
+    "group": 0.13,
+    "here": 0.08,
+    "several": 0.13,
+    "out_of_range": 0.025,
+    "zero": 0.008,
+}
+"""Examples per category, as a share of the single-command positives' count x 1.4."""
 
 
 def build_dataset(
     catalog: Catalog,
     seed: int = 0,
-    per_function: int = 300,
+    per_function: int = 200,
     negative_share: float = 0.2,
 ) -> list[Example]:
-    """The whole training set: positives per function plus non-commands, shuffled."""
+    """The whole training set, shuffled: single commands per function, groups, the
+    speaker's room, several commands, refusals (out of range, later, negated) and
+    non-commands. Deterministic for a catalog and a seed."""
     gen = Generator(catalog, seed)
     examples: list[Example] = []
     for function in catalog.function_names:
         examples.extend(gen.positives(function, per_function))
+    base = len(examples) * 1.4
+    makers = {
+        "group": gen.group,
+        "here": gen.here,
+        "several": gen.several,
+        "out_of_range": gen.out_of_range,
+        "zero": gen.zero_brightness,
+    }
+    for category, share in CATEGORY_SHARES.items():
+        examples.extend(gen._collect(makers[category], int(base * share), category))
+    seen = {e.text.lower() for e in examples}
+    for category, make, count in (("later", gen.later, base * 0.04),
+                                  ("negated", gen.negated, base * 0.02)):
+        made = 0
+        for _ in range(int(count) * 20):
+            if made >= int(count):
+                break
+            text = make(gen.rng)
+            if not text:
+                continue
+            ex = Example(perturb(_prefix(text, gen.rng) + text, gen.rng), (),
+                         category == "later", category)
+            if ex.text.lower() not in seen:
+                seen.add(ex.text.lower())
+                examples.append(ex)
+                made += 1
     n_neg = int(len(examples) * negative_share / (1 - negative_share))
-    examples.extend(gen.negatives(n_neg))
+    examples.extend(e for e in gen.negatives(n_neg) if e.text.lower() not in seen)
     random.Random(seed).shuffle(examples)
     return examples
 

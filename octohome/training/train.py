@@ -53,11 +53,12 @@ class TrainConfig:
     """Everything that decides the trained model (recorded in its metadata)."""
 
     seed: int = 0
-    per_function: int = 300
-    """Generated positives per function (non-commands are added on top)."""
+    per_function: int = 200
+    """Generated single-command positives per function (groups, several commands,
+    refusals and non-commands are added on top: about 9,200 examples for the demo)."""
 
     negative_share: float = 0.2
-    steps: int = 1200
+    steps: int = 1500
     batch_size: int = 8
     lr: float = 1e-3
     """LoRA learning rate (LoRA wants a higher rate than full fine-tuning's 5e-5)."""
@@ -176,6 +177,8 @@ class Trainer:
 
         texts = [_describe(f, self.catalog.functions[f].description) for f in self.table.functions]
         texts += ["not a command: chit chat, a question, or a device the home lacks", "end"]
+        if self.table.later_id >= 0:
+            texts.append("later: a request for another time or on a condition")
         rows = []
         for text in texts:
             ids = torch.tensor(self.encoder.tokenize(text))
@@ -222,7 +225,7 @@ class Trainer:
 
         cfg = self.cfg
         data = [
-            (self.encoder.prompt(e.text), self.encoder.target(e.function, e.arguments))
+            (self.encoder.prompt(e.text), e.target(self.encoder))
             for e in examples
         ]
         params = [p for m in self.lora.values() for p in (m.A, m.B)]
@@ -239,9 +242,7 @@ class Trainer:
         bar = tqdm(range(cfg.steps), desc="training", unit="step", disable=not progress)
         for step in bar:
             if len(order) < cfg.batch_size:
-                more = list(range(len(data)))
-                rng.shuffle(more)
-                order.extend(more)
+                order.extend(_length_buckets(data, cfg.batch_size, rng))
             idx, order = order[: cfg.batch_size], order[cfg.batch_size :]
             warm = min(1.0, (step + 1) / max(1, cfg.warmup))
             decay = 0.5 * (1 + math.cos(math.pi * step / max(1, cfg.steps)))
@@ -270,6 +271,27 @@ class Trainer:
             out[f"lora_b:{name}"] = (mod.B.detach().cpu() * mod.scale).numpy().astype(np.float16)
         out["fn_rows"] = self.fn_rows.detach().cpu().numpy().astype(np.float32)
         return out
+
+
+def _length_buckets(
+    data: list[tuple[list[int], list[int]]], batch_size: int, rng: random.Random
+) -> list[int]:
+    """One epoch's order in which each batch holds examples of similar length.
+
+    A batch is padded to its longest sequence, and a three-command example is
+    twice as long as a single one: mixing them made every step pay for the
+    longest. Shuffled, cut into windows of 32 batches, sorted by length inside
+    a window, and the batches shuffled again, so the order stays random.
+    """
+    idx = list(range(len(data)))
+    rng.shuffle(idx)
+    window = batch_size * 32
+    batches: list[list[int]] = []
+    for w in range(0, len(idx), window):
+        chunk = sorted(idx[w : w + window], key=lambda i: len(data[i][0]) + len(data[i][1]))
+        batches += [chunk[b : b + batch_size] for b in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return [i for batch in batches for i in batch]
 
 
 def save_delta(

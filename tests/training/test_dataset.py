@@ -30,22 +30,44 @@ def test_deterministic(demo: Catalog, data: list) -> None:
 def test_at_least_200_positives_per_function_and_15_percent_negatives(
     demo: Catalog, data: list
 ) -> None:
-    counts = Counter(e.function for e in data)
+    counts = Counter(f for e in data for f, _ in e.calls)
     for fn in demo.function_names:
         assert counts[fn] >= 200, fn
-    assert counts[None] / len(data) >= 0.15
+    assert sum(1 for e in data if not e.calls) / len(data) >= 0.15
 
 
-def test_every_positive_is_a_valid_call(demo: Catalog, data: list) -> None:
+def test_every_rule_of_v2_has_examples(data: list) -> None:
+    """Groups, the speaker's room, several commands, refusals: each its own category."""
+    counts = Counter(e.category for e in data)
+    for category, at_least in [("single", 4000), ("group", 500), ("here", 300),
+                               ("several", 500), ("out_of_range", 100), ("zero", 30),
+                               ("later", 150), ("negated", 80), ("none", 1000)]:
+        assert counts[category] >= at_least, (category, counts)
+    targets = {a["device"].split(":")[0] for e in data for _, a in e.calls
+               if ":" in str(a.get("device", ""))}
+    assert {"home", "here", "upstairs", "downstairs", "living_room", "office"} <= targets
+    assert any(len(e.calls) == 3 for e in data)
+    assert all(e.later for e in data if e.category == "later")
+
+
+def test_every_call_is_valid_except_the_deliberately_out_of_range(
+    demo: Catalog, data: list
+) -> None:
+    """Out-of-range values are written as said, so the model learns to copy them and the
+    runtime can refuse them; everything else is a valid call (groups unexpanded)."""
     for ex in data:
-        if ex.function is not None:
-            assert demo.validate_call(ex.function, ex.arguments) == ex.arguments
+        for function, arguments in ex.calls:
+            if ex.category == "out_of_range":
+                with pytest.raises(ValueError, match="outside"):
+                    demo.validate_call(function, arguments, groups=True)
+            else:
+                assert demo.validate_call(function, arguments, groups=True) == arguments
 
 
 def test_texts_are_unique_and_every_device_is_named(demo: Catalog, data: list) -> None:
     texts = [e.text.lower() for e in data]
     assert len(set(texts)) == len(texts)
-    devices = Counter(e.arguments.get("device") for e in data)
+    devices = Counter(a.get("device") for e in data for _, a in e.calls)
     for dev in demo.devices:
         assert devices[dev.id] >= 20, dev.id
 
@@ -95,15 +117,19 @@ def test_args_text(demo: Catalog, function: str, arguments: dict, text: str) -> 
 
 def test_candidates_cover_ranges(demo: Catalog) -> None:
     temps = candidate_args(demo, "climate.set_temperature")
-    assert len(temps) == 51
+    assert len(temps) == 51 * (1 + 11)
     assert ("('thermostat', 5)", {"device": "thermostat", "temperature": 5}) in temps
-    assert len(candidate_args(demo, "light.set_brightness")) == 7 * 100
+    assert len(candidate_args(demo, "light.set_brightness", groups=False)) == 7 * 100
+    # 7 lights plus one light group per scope: home, here, 2 floors, 7 rooms
+    assert len(candidate_args(demo, "light.set_brightness")) == (7 + 11) * 100
 
 
 def test_function_table_styles(demo: Catalog) -> None:
     own = FunctionTable.for_catalog(demo)
     octo = FunctionTable.for_catalog(demo, "octopus")
-    assert own.token_ids == octo.token_ids == tuple(range(6, 26))
+    assert own.token_ids == octo.token_ids == tuple(range(6, 29))
+    assert own.later_id == 31 and own.max_calls == 4
+    assert octo.later_id == -1 and octo.max_calls == 4
     assert octo.tokens[0] == "<nexa_0>" and octo.prompt_prefix.startswith("Below is the query")
     assert FunctionTable.from_json(own.to_json()) == own
 

@@ -103,7 +103,7 @@ def test_train_octopus_format_end_to_end(tiny_home: Catalog, tmp_path: Path) -> 
     parser = Parser(gguf, tiny_home, table=type(table).from_json(table_file.read_text()))
     assert parser.llm.detokenize([table.token_ids[0]]) == b"<nexa_0>"
     assert parser.tokenize("<nexa_0>") == [table.token_ids[0]]
-    got = [parser.parse(text).to_json() for text, _, _ in UNSEEN]
-    want = [{"function": f, "arguments": a} for _, f, a in UNSEEN]
+    got = [parser.parse(text).to_json()["calls"] for text, _, _ in UNSEEN]
+    want = [[{"function": f, "arguments": a}] if f else [] for _, f, a in UNSEEN]
     correct = sum(g == w for g, w in zip(got, want, strict=True))
     assert correct >= 4, list(zip(got, want, strict=True))
