@@ -1,7 +1,10 @@
 """``octohome bench model``: latency, memory and context size, measured (never asserted
 in tests).
 
-It runs a fixed set of demo-home utterances through the parser and
+It runs a fixed set of single-command demo-home utterances and a set of
+two-command utterances through the parser (and, with ``--baseline``, the same
+single commands through an earlier model, interleaved in the same run so both
+see the same machine), and
 then drives the same model the conventional way -- every function described
 in the prompt, the call generated as text -- so the two can be compared in
 one run: prompt tokens per call and latency.
@@ -50,6 +53,19 @@ FIXED_SET = [
 ]
 
 
+TWO_COMMANDS = [
+    "turn on the kitchen lights and lock the front door",
+    "set the heating to 21 and close the bedroom blinds",
+    "pause the TV and turn off the floor lamp",
+    "open the garage door, then switch on the porch light",
+    "turn off the christmas tree and also the coffee machine",
+    "lock the back door and turn off the hall light",
+    "set the office light to 40 percent and turn on the desk fan",
+    "unlock the front door and turn on the hallway light",
+]
+"""Two commands each: their p50 is compared with the single commands' p50."""
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -89,7 +105,16 @@ def bench_model(
     parser = open_parser(args)
     load_s = time.perf_counter() - t0
     parser.warm_up()
+    baseline = None
+    if getattr(args, "baseline", None) is not None:
+        from octohome.understand.parser import Parser
+
+        base_catalog = Catalog.load(args.baseline_catalog) if args.baseline_catalog else None
+        baseline = Parser(args.baseline, base_catalog or parser.catalog, threads=args.threads)
+        baseline.warm_up()
     lat: list[float] = []
+    base_lat: list[float] = []
+    two_lat: list[float] = []
     per_call_tokens: list[int] = []
     for _ in range(args.rounds):
         for text in FIXED_SET:
@@ -97,6 +122,14 @@ def bench_model(
             parser.parse(text)
             lat.append((time.perf_counter() - t) * 1000)
             per_call_tokens.append(len(parser.encoder.query_ids(text)) + len(parser.encoder.suffix))
+            if baseline is not None:
+                t = time.perf_counter()
+                baseline.parse(text)
+                base_lat.append((time.perf_counter() - t) * 1000)
+        for text in TWO_COMMANDS:
+            t = time.perf_counter()
+            parser.parse(text)
+            two_lat.append((time.perf_counter() - t) * 1000)
     prompt_tokens = statistics.mean(len(parser.encoder.prompt(t)) for t in FIXED_SET)
     rss_parser = _rss_mb()
     result: dict[str, Any] = {
@@ -108,7 +141,16 @@ def bench_model(
         "prompt_tokens_per_call": round(prompt_tokens, 1),
         "tokens_evaluated_per_call": round(statistics.mean(per_call_tokens), 1),
         "peak_rss_mb": round(rss_parser, 0),
+        "two_commands_ms_p50": round(percentile(two_lat, 50), 1),
+        "two_commands_ms_p95": round(percentile(two_lat, 95), 1),
+        "two_commands_over_single_p50": round(percentile(two_lat, 50) / percentile(lat, 50), 2),
     }
+    if baseline is not None:
+        result["baseline_model"] = str(baseline.path)
+        result["baseline_parse_ms_p50"] = round(percentile(base_lat, 50), 1)
+        result["baseline_parse_ms_p95"] = round(percentile(base_lat, 95), 1)
+        result["single_over_baseline_p50"] = round(
+            percentile(lat, 50) / percentile(base_lat, 50), 2)
     if args.conventional_n <= 0:
         return result
     # The conventional way: same model file and threads, a context big enough

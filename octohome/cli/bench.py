@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 import sys
+from pathlib import Path
 
 from octohome.cli.parse import add_model_args, open_parser
 
@@ -30,6 +31,14 @@ def add_cli(p: argparse.ArgumentParser) -> None:
         "--gen-tokens", type=int, default=25, help="tokens generated per conventional call"
     )
     m.add_argument("--threads", type=int, default=2, help="threads for the conventional run")
+    m.add_argument(
+        "--baseline", type=Path, metavar="GGUF",
+        help="an earlier model to time in the same run, interleaved (e.g. the v1 model)",
+    )
+    m.add_argument(
+        "--baseline-catalog", type=Path, metavar="DIR",
+        help="the catalog the baseline model was trained for",
+    )
     m.add_argument("--json", action="store_true")
     for name, module_name in _EXTERNAL.items():
         try:

@@ -1,23 +1,29 @@
-"""``octohome eval``: how often the model makes exactly the expected call.
+"""``octohome eval``: how often the model makes exactly the expected calls.
 
-Input: JSONL lines ``{"text", "function", "arguments"}`` (function null for
-not-a-command), as in ``../shared/sample_commands.jsonl``.
+Input: JSONL lines in either shape of ``../shared/demo-home.md``:
+v1 ``{"text", "function", "arguments"}`` (function null for not-a-command) or
+v2 ``{"text", "calls", "room"?}``. Calls are compared as a multiset, as
+``shared/tools/run_samples.py`` does. Each line falls in a category (its own
+``"category"`` key, else one derived from what it expects) so the report says
+which rules of the contract hold and which do not.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from octohome.core.calls import Call
+from octohome.core.calls import Parsed
+
+STEP_FUNCTIONS = ("step_",)
 
 
 class _ParsesText(Protocol):
-    def parse(self, text: str) -> Call: ...
+    def parse(self, text: str, room: str | None = None) -> Parsed: ...
 
 
 @dataclass
@@ -25,8 +31,10 @@ class Miss:
     """One utterance the model got wrong."""
 
     text: str
-    expected: dict[str, Any]
+    expected: list[dict[str, Any]]
     got: dict[str, Any]
+    room: str | None = None
+    category: str = ""
 
 
 @dataclass
@@ -35,18 +43,23 @@ class EvalReport:
 
     total: int = 0
     function_correct: int = 0
+    """The functions called (as a multiset) are the expected ones."""
+
     exact_correct: int = 0
     nac_true_pos: int = 0
-    """Not-a-command expected and answered."""
+    """No call expected and none made."""
 
     nac_false_pos: int = 0
-    """Answered not-a-command for a real command."""
+    """No call made where calls were expected."""
 
     nac_false_neg: int = 0
-    """A non-command answered with a call."""
+    """Calls made where none were expected."""
 
     per_function: dict[str, list[int]] = field(default_factory=dict)
-    """function -> [count, function correct, exact correct]."""
+    """first expected function -> [count, function correct, exact correct]."""
+
+    per_category: dict[str, list[int]] = field(default_factory=dict)
+    """category -> [count, function correct, exact correct]."""
 
     misses: list[Miss] = field(default_factory=list)
 
@@ -69,16 +82,17 @@ class EvalReport:
         return self.nac_true_pos / d if d else 1.0
 
     def to_json(self) -> dict[str, Any]:
+        def table(d: dict[str, list[int]]) -> dict[str, Any]:
+            return {k: {"n": v[0], "function": v[1], "exact": v[2]} for k, v in sorted(d.items())}
+
         return {
             "total": self.total,
             "function_accuracy": round(self.function_accuracy, 4),
             "exact_accuracy": round(self.exact_accuracy, 4),
             "not_a_command_precision": round(self.nac_precision, 4),
             "not_a_command_recall": round(self.nac_recall, 4),
-            "per_function": {
-                k: {"n": v[0], "function": v[1], "exact": v[2]}
-                for k, v in sorted(self.per_function.items())
-            },
+            "per_category": table(self.per_category),
+            "per_function": table(self.per_function),
             "misses": [m.__dict__ for m in self.misses],
         }
 
@@ -87,45 +101,85 @@ class EvalReport:
             f"utterances            {self.total}",
             f"function accuracy     {self.function_accuracy:.1%}",
             f"exact-call accuracy   {self.exact_accuracy:.1%}",
-            f"not-a-command         precision {self.nac_precision:.1%}"
+            f"no call expected      precision {self.nac_precision:.1%}"
             f"  recall {self.nac_recall:.1%}",
-            "",
-            f"{'function':28} {'n':>4} {'function':>9} {'exact':>7}",
         ]
-        for name, (n, fc, ec) in sorted(self.per_function.items()):
-            lines.append(f"{name:28} {n:4d} {fc / n:9.1%} {ec / n:7.1%}")
+        for title, d in (("category", self.per_category), ("function", self.per_function)):
+            lines += ["", f"{title:28} {'n':>4} {'function':>9} {'exact':>7}"]
+            for name, (n, fc, ec) in sorted(d.items()):
+                lines.append(f"{name:28} {n:4d} {fc / n:9.1%} {ec / n:7.1%}")
         if self.misses:
             lines += ["", f"misses ({len(self.misses)}):"]
             for m in self.misses:
-                lines.append(f"  {m.text!r}")
+                room = f"  (room: {m.room})" if m.room else ""
+                lines.append(f"  {m.text!r}{room}  [{m.category}]")
                 lines.append(f"      expected {json.dumps(m.expected)}")
                 lines.append(f"      got      {json.dumps(m.got)}")
         return "\n".join(lines)
 
 
+def expected_calls(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The calls a case expects, from either shape (v1: one call or none)."""
+    if "calls" in row:
+        return [{"function": c["function"], "arguments": c.get("arguments") or {}}
+                for c in row["calls"]]
+    if row.get("function") is None:
+        return []
+    return [{"function": row["function"], "arguments": row.get("arguments") or {}}]
+
+
+def category_of(row: dict[str, Any], expected: list[dict[str, Any]]) -> str:
+    """The rule a case exercises: its own "category", else derived from what it expects."""
+    if row.get("category"):
+        return str(row["category"])
+    if not expected:
+        return "no call"
+    functions = [c["function"] for c in expected]
+    if any(f.split(".")[1].startswith(STEP_FUNCTIONS) for f in functions):
+        return "relative change"
+    if row.get("room"):
+        return "speaker's room"
+    if len(set(functions)) > 1:
+        return "several commands"
+    if len(expected) > 1:
+        return "group"
+    return "single device"
+
+
+def _key(call: dict[str, Any]) -> str:
+    return json.dumps(call, sort_keys=True)
+
+
 def evaluate(parser: _ParsesText, rows: Iterable[dict[str, Any]]) -> EvalReport:
     report = EvalReport()
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    cats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in rows:
-        expected = {"function": row["function"], "arguments": row.get("arguments") or {}}
-        got = parser.parse(row["text"]).to_json()
-        fn_ok = got["function"] == expected["function"]
-        exact = fn_ok and got["arguments"] == expected["arguments"]
+        expected = expected_calls(row)
+        room = row.get("room")
+        parsed = parser.parse(row["text"], room=room)
+        got = parsed.to_json()
+        fn_ok = Counter(c["function"] for c in got["calls"]) == Counter(
+            c["function"] for c in expected)
+        exact = Counter(_key(c) for c in got["calls"]) == Counter(_key(c) for c in expected)
+        category = category_of(row, expected)
         report.total += 1
         report.function_correct += fn_ok
         report.exact_correct += exact
-        key = expected["function"] or "(not a command)"
-        per[key][0] += 1
-        per[key][1] += fn_ok
-        per[key][2] += exact
-        if expected["function"] is None:
-            report.nac_true_pos += got["function"] is None
-            report.nac_false_neg += got["function"] is not None
-        elif got["function"] is None:
+        key = expected[0]["function"] if expected else "(no call)"
+        for table, k in ((per, key), (cats, category)):
+            table[k][0] += 1
+            table[k][1] += fn_ok
+            table[k][2] += exact
+        if not expected:
+            report.nac_true_pos += not got["calls"]
+            report.nac_false_neg += bool(got["calls"])
+        elif not got["calls"]:
             report.nac_false_pos += 1
         if not exact:
-            report.misses.append(Miss(row["text"], expected, got))
+            report.misses.append(Miss(row["text"], expected, got, room, category))
     report.per_function = dict(per)
+    report.per_category = dict(cats)
     return report
 
 
@@ -139,7 +193,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{n}: not JSON: {exc}") from exc
-            if "text" not in row or "function" not in row:
-                raise ValueError(f"{path}:{n}: needs keys 'text' and 'function'")
+            if "text" not in row or ("function" not in row and "calls" not in row):
+                raise ValueError(f"{path}:{n}: needs 'text' and 'function' (v1) or 'calls' (v2)")
             rows.append(row)
     return rows
