@@ -47,6 +47,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "CUDA when present) -> merged GGUF -> quantized with llama.cpp. Shows a\n"
         "progress bar with ETA. The demo home takes about 30 minutes on 2 cores.",
     ),
+    "import": (
+        "octohome.cli.import_",
+        "write a catalog of your own home from zigbee2mqtt or Home Assistant",
+        "'octohome import zigbee2mqtt' reads the devices zigbee2mqtt keeps on the broker;\n"
+        "'octohome import homeassistant' the entities exposed to Assist, with their areas,\n"
+        "floors, aliases and scenes. Writes devices.toml, rooms.toml, scenes.toml and\n"
+        "functions.toml (only the functions the devices have) into --out. Run it again to\n"
+        "update: ids stay, your own edits and devices stay, and it says what changed.",
+    ),
     "model": (
         "octohome.cli.model",
         "build or inspect model files",
