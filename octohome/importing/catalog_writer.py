@@ -218,11 +218,13 @@ def _merge(
     report: ImportReport,
     taken: set[str],
     prefix: str,
+    left_out: dict[str, dict[str, Any]],
     keep_removed: bool = False,
 ) -> list[_Out]:
     """Merge the source's things of one kind into the file's; see the module doc."""
     section = kind
     by_id = {str(t["id"]): t for t in tables}
+    taken.update(state)  # an id imported before is never handed to another thing
     key_to_id = {str(st["key"]): i for i, st in state.items() if "key" in st}
     # entries a fallback match may adopt: written by hand, or another source's
     unclaimed = {i: match(_plain(t)) for i, t in by_id.items()
@@ -232,6 +234,7 @@ def _merge(
     for new in news:
         known = key_to_id.get(new.key)
         if known is not None and file_exists and known not in by_id:
+            left_out[known] = state[known]  # remembered, so that it stays out
             report.add(section, f"left out {known}: you removed it from the file (delete"
                                 f" [{kind}.{known}] in {STATE_FILE} to bring it back)")
             continue
@@ -420,6 +423,7 @@ def write_catalog(home: ImportedHome, out: Path, *, dry_run: bool = False) -> Im
     state_doc = docs[STATE_FILE]
     state: dict[str, Any] = _plain(state_doc) if state_doc is not None else {}
     sections = {k: dict(state.get(k, {})) for k in ("devices", "rooms", "floors", "scenes")}
+    left: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in sections}
 
     # floors, then rooms (which name floors), then devices (which name rooms)
     floor_tables = _tables(docs[ROOMS_FILE], "floors")
@@ -435,7 +439,8 @@ def write_catalog(home: ImportedHome, out: Path, *, dry_run: bool = False) -> Im
                     match=lambda t: str(t.get("name", "")).lower(),
                     build=lambda i, f, n: _table(i, f, n, _FLOOR_FIELDS),
                     describe=lambda f: repr(f.get("name")), report=report,
-                    taken=room_taken, prefix="floor", keep_removed=True)
+                    taken=room_taken, prefix="floor", keep_removed=True,
+                    left_out=left["floors"])
     floor_id = {str(o.state["key"]): o.id for o in floors if o.state and "key" in o.state}
 
     rooms_used = {d.room for d in home.devices}
@@ -454,7 +459,8 @@ def write_catalog(home: ImportedHome, out: Path, *, dry_run: bool = False) -> Im
                    match=lambda t: str(t.get("name", "")).lower(),
                    build=lambda i, f, n: _table(i, f, n, _ROOM_FIELDS),
                    describe=lambda f: repr(f.get("name")), report=report,
-                   taken=room_taken, prefix="room", keep_removed=True)
+                   taken=room_taken, prefix="room", keep_removed=True,
+                   left_out=left["rooms"])
     room_name = {str(o.state["key"]): str(o.table["name"]) for o in rooms
                  if o.state and "key" in o.state}
 
@@ -472,7 +478,8 @@ def write_catalog(home: ImportedHome, out: Path, *, dry_run: bool = False) -> Im
                      match=lambda t: _target_id(t.get("mqtt")),
                      build=lambda i, f, n: _table(i, f, n, _DEVICE_FIELDS),
                      describe=_describe_device, report=report,
-                     taken={str(t["id"]) for t in dev_tables}, prefix="device")
+                     taken={str(t["id"]) for t in dev_tables}, prefix="device",
+                     left_out=left["devices"])
     functions_of = {d.key: list(d.functions) for d in home.devices}
     for o in devices:
         if o.managed and o.state is not None:
@@ -487,7 +494,8 @@ def write_catalog(home: ImportedHome, out: Path, *, dry_run: bool = False) -> Im
                     match=lambda t: _target_id(t.get("mqtt")),
                     build=lambda i, f, n: _table(i, f, n, _SCENE_FIELDS),
                     describe=lambda f: repr(f.get("name")), report=report,
-                    taken={str(t["id"]) for t in scene_tables}, prefix="scene")
+                    taken={str(t["id"]) for t in scene_tables}, prefix="scene",
+                    left_out=left["scenes"])
 
     # rooms and floors this source no longer has go once nothing is in them
     in_use = {str(_plain(o.table).get("room", "")).lower() for o in devices}
@@ -550,7 +558,7 @@ def write_catalog(home: ImportedHome, out: Path, *, dry_run: bool = False) -> Im
         ]), "scenes", scenes),
         FUNCTIONS_FILE: _functions_doc(home, header, funcs_table),
         STATE_FILE: _state_doc(state, src, home.origin, devices, kept_rooms, kept_floors,
-                               scenes),
+                               scenes, left),
     }
     if dry_run:
         _check(files, out)
@@ -621,7 +629,8 @@ def _functions_doc(home: ImportedHome, header: list[str],
 
 def _state_doc(old: dict[str, Any], source: str, origin: str, devices: Sequence[_Out],
                rooms: Sequence[_Out], floors: Sequence[_Out],
-               scenes: Sequence[_Out]) -> tomlkit.TOMLDocument:
+               scenes: Sequence[_Out],
+               left: dict[str, dict[str, dict[str, Any]]]) -> tomlkit.TOMLDocument:
     doc = tomlkit.document()
     for line in (
         "Written by `octohome import`: for every imported id, the thing of the source",
@@ -640,6 +649,8 @@ def _state_doc(old: dict[str, Any], source: str, origin: str, devices: Sequence[
         for o in outs:
             if o.state is not None:
                 section[o.id] = _value(o.state)
+        for id_, entry in left[name].items():  # deleted by hand: stays out
+            section[id_] = _value(entry)
         doc[name] = section
     return doc
 
