@@ -133,6 +133,9 @@ class CallOutcome:
 
 _SEVERITY: tuple[Status, ...] = ("expired", "rejected", "refused", "not_a_command")
 
+Replier = Callable[["Outcome"], "str | None"]
+"""Words an utterance's outcome as the assistant's reply (see ``octohome.speak``)."""
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -153,6 +156,10 @@ class Outcome:
     latencies_ms: Mapping[str, float] = field(default_factory=dict)
     """Per stage: what the caller measured (stt, model), then the slowest call's
     ``queue``, ``mqtt`` and ``total`` (see :class:`CallOutcome`)."""
+
+    reply: str | None = None
+    """What the assistant answers, in words (``execute_parsed``'s ``replier``); on the
+    intent event as ``reply`` when set."""
 
     @property
     def function(self) -> str | None:
@@ -186,6 +193,8 @@ class Outcome:
                                "status": self.status}
         if self.reason:
             out["reason"] = self.reason
+        if self.reply is not None:
+            out["reply"] = self.reply
         out["latencies_ms"] = {k: round(v, 3) for k, v in self.latencies_ms.items()}
         out["time"] = _now_iso()
         return out
@@ -309,8 +318,10 @@ class _Batch:
     utterance's deadline; the outcome is known once every call's fate is."""
 
     def __init__(self, template: Outcome, results: list[CallOutcome | None],
-                 future: Future[Outcome], report: bool) -> None:
+                 future: Future[Outcome], report: bool,
+                 replier: Replier | None = None) -> None:
         self.template = template
+        self.replier = replier
         self.results = results
         """One per call: known already (rejected, refused) or None until its command ends."""
         self.future = future
@@ -331,8 +342,9 @@ class _Batch:
                 lat[key] = max(values)
         reason = self.template.reason or "; ".join(
             dict.fromkeys(c.reason for c in calls if c.reason)) or None
-        return _replace(self.template, status=overall(calls, self.template.reason),
-                        reason=reason, calls=calls, latencies_ms=lat)
+        return _with_reply(_replace(self.template, status=overall(calls, self.template.reason),
+                                    reason=reason, calls=calls, latencies_ms=lat),
+                           self.replier)
 
 
 class _Command:
@@ -694,6 +706,7 @@ class MqttLink:
         latencies_ms: Mapping[str, float] | None = None,
         created: float | None = None,
         ttl: float | None = None,
+        replier: Replier | None = None,
     ) -> Future[Outcome]:
         """Validate, map, queue and report every call of an utterance (the daemon's
         main entry point).
@@ -704,12 +717,14 @@ class MqttLink:
         once all are known, and the retained state that Home Assistant shows is
         updated. Never raises for a bad call: that is a ``rejected`` call, and a
         step to a device whose state is not known a ``refused`` one.
+        ``replier`` words the outcome once every call's fate is known (the intent
+        event's ``reply``).
         """
         lat = dict(latencies_ms or {})
         template = Outcome("published", text=text, reason=parsed.reason, latencies_ms=lat)
         if not parsed.calls:
             status = overall((), parsed.reason)
-            return self._report_now(_replace(template, status=status))
+            return self._report_now(_with_reply(_replace(template, status=status), replier))
         results: list[CallOutcome | None] = []
         commands: list[tuple[int, list[Message], CallOutcome]] = []
         for i, call in enumerate(parsed.calls):
@@ -733,18 +748,19 @@ class MqttLink:
                         base, messages=tuple(plan.messages), sent_as=plan.sent_as)))
             results.append(known)
         return self._submit(template, results, commands, created=created, ttl=ttl,
-                            report=True)
+                            report=True, replier=replier)
 
     def _submit(
         self, template: Outcome, results: list[CallOutcome | None],
         commands: Sequence[tuple[int, list[Message], CallOutcome]], *,
         created: float | None, ttl: float | None, report: bool,
+        replier: Replier | None = None,
     ) -> Future[Outcome]:
         now = time.monotonic()
         created = now if created is None else created
         deadline = created + (self.config.command_ttl if ttl is None else ttl)
         future: Future[Outcome] = Future()
-        batch = _Batch(template, results, future, report)
+        batch = _Batch(template, results, future, report, replier)
         batch.commands = [_Command(messages, deadline, created, batch, i, tmpl)
                           for i, messages, tmpl in commands]
         self._events.put(("batch", batch))
@@ -1318,6 +1334,19 @@ class MqttLink:
 
 
 _O = TypeVar("_O", Outcome, CallOutcome)
+
+
+def _with_reply(outcome: Outcome, replier: Replier | None) -> Outcome:
+    """The outcome with its reply; a replier that raises costs the reply, never the
+    outcome (it runs on the link's worker thread)."""
+    if replier is None:
+        return outcome
+    try:
+        reply = replier(outcome)
+    except Exception as exc:
+        log.exception("reply failed", error=str(exc))
+        return outcome
+    return _replace(outcome, reply=reply)
 
 
 def _replace(outcome: _O, **changes: Any) -> _O:

