@@ -537,6 +537,7 @@ def write_catalog(home: ImportedHome, out: Path, *, dry_run: bool = False) -> Im
         if gone:
             report.add("functions", "removed " + ", ".join(gone))
 
+    report.notes.extend(_same_names(devices))
     report.counts = {"devices": len(devices), "rooms": len(kept_rooms),
                      "floors": len(kept_floors), "scenes": len(scenes),
                      "functions": len(names)}
@@ -570,6 +571,20 @@ def write_catalog(home: ImportedHome, out: Path, *, dry_run: bool = False) -> Im
         _atomic_write(out / name, tomlkit.dumps(doc))
     report.written = True
     return report
+
+
+def _same_names(devices: Sequence[_Out]) -> list[str]:
+    """Warnings for names (or aliases) that several devices share: the model cannot
+    tell such devices apart, and a wrong device is worse than no call."""
+    owners: dict[str, list[str]] = {}
+    for o in devices:
+        table = _plain(o.table)
+        for name in dict.fromkeys(
+                n.lower() for n in (table.get("name"), *(table.get("aliases") or ())) if n):
+            owners.setdefault(name, []).append(o.id)
+    return [f"warning: {', '.join(ids)} are all called {name!r}: give each its own name"
+            " (in the source, or an alias here) or the model cannot tell them apart"
+            for name, ids in owners.items() if len(ids) > 1]
 
 
 def _target_id(mqtt: Any) -> Any:

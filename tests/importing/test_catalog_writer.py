@@ -182,3 +182,11 @@ def test_nothing_is_written_when_the_result_would_not_load(tmp_path: Path) -> No
     (tmp_path / "devices.toml").write_text("[[devices]\n")
     with pytest.raises(ImportFailed, match="not valid TOML"):
         write_catalog(home(light("a", "lamp", "hall")), tmp_path)
+
+
+def test_devices_sharing_a_name_are_pointed_out(tmp_path: Path) -> None:
+    report = write_catalog(home(light("a", "lamp", "kitchen"), light("b", "Lamp", "hall"),
+                                light("c", "spot", "hall", aliases=("lamp",))), tmp_path)
+    assert ("warning: lamp, lamp_2, spot are all called 'lamp': give each its own name"
+            " (in the source, or an alias here) or the model cannot tell them apart"
+            in report.lines())
