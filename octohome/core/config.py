@@ -255,6 +255,54 @@ class SensitiveConfig(_Section):
         return tuple(out)
 
 
+class HomeAssistantConfig(_Section):
+    """Home Assistant's WebSocket API: devices mapped with style "homeassistant_api" are
+    commanded through it, and 'octohome import homeassistant' reads the home from it."""
+
+    url: str | None = Field(default=None, pattern=r"^(https?|wss?)://[^\s/]+(/[^\s]*)?$")
+    """Home Assistant's address, e.g. ``http://homeassistant.local:8123`` (``https://``:
+    TLS); the WebSocket API is ``<url>/api/websocket``."""
+
+    token: SecretStr | None = None
+    """A long-lived access token (Home Assistant: your profile, Security, Long-lived access
+    tokens), or ``OCTOHOME_HOMEASSISTANT__TOKEN``. Never logged."""
+
+    ca_certs: Path | None = None
+    """CA certificates for an ``https://`` URL signed by a private CA."""
+
+    connect_timeout: float = Field(default=10.0, gt=0)
+    """Seconds for the TCP/TLS connection and the authentication to complete."""
+
+    reconnect_min_delay: float = Field(default=0.5, gt=0)
+    """First wait before reconnecting to a lost Home Assistant; doubles on each failure."""
+
+    reconnect_max_delay: float = Field(default=30.0, gt=0)
+    """Longest wait between reconnect attempts (also after a refused token)."""
+
+    def model_post_init(self, context: Any) -> None:
+        # Registered as soon as it is read, so that no log line can show it, whoever
+        # (the link, the importer, an error message) handles it later.
+        if self.token is not None:
+            from octohome.core.secrets import add_secret
+
+            add_secret(self.token.get_secret_value())
+
+    @property
+    def configured(self) -> bool:
+        """Both a URL and a token are set."""
+        return bool(self.url) and self.token is not None
+
+    @property
+    def websocket_url(self) -> str:
+        """``ws(s)://host:port/api/websocket`` from ``url``."""
+        if not self.url:
+            raise ValueError("homeassistant.url is not set")
+        url = self.url.rstrip("/")
+        if url.startswith("http"):
+            url = "ws" + url[len("http"):]
+        return url if url.endswith("/api/websocket") else url + "/api/websocket"
+
+
 class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -279,6 +327,7 @@ class Settings(BaseSettings):
     audio: AudioConfig = AudioConfig()
     reply: ReplyConfig = ReplyConfig()
     sensitive: SensitiveConfig = SensitiveConfig()
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     log: LogConfig = LogConfig()
 
     @classmethod
@@ -373,6 +422,35 @@ def security_warnings(settings: Settings, path: Path | str | None = None) -> lis
             out.append(
                 f"{cfg} holds mqtt.password and every user can read it"
                 f" (mode {stat.S_IMODE(mode):04o}): chmod 0640 (or 0600) it")
+    out += _homeassistant_warnings(settings.homeassistant, path)
+    return out
+
+
+def _homeassistant_warnings(hass: HomeAssistantConfig, path: Path | str | None) -> list[str]:
+    """The same two exposures for the Home Assistant token (it can do anything the
+    user can do in Home Assistant, unlocking doors included)."""
+    from urllib.parse import urlsplit
+
+    out: list[str] = []
+    if hass.token is None or not hass.url:
+        return out
+    host = urlsplit(hass.url).hostname or ""
+    if hass.url.startswith(("http://", "ws://")) and not _is_loopback(host):
+        out.append(
+            f"homeassistant.token is sent in clear text to {host} (the url is not https):"
+            " anyone on the network can read it; use an https:// url")
+    if path is not None:
+        cfg = Path(path)
+        try:
+            mode = cfg.stat().st_mode
+            with cfg.open("rb") as fh:
+                in_file = "token" in tomllib.load(fh).get("homeassistant", {})
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
+            in_file = False
+        if in_file and mode & stat.S_IROTH:
+            out.append(
+                f"{cfg} holds homeassistant.token and every user can read it"
+                f" (mode {stat.S_IMODE(mode):04o}): chmod 0640 (or 0600) it")
     return out
 
 
@@ -393,4 +471,6 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
     if settings.mqtt.password is not None:
         data["mqtt"]["password"] = "********"
+    if settings.homeassistant.token is not None:
+        data["homeassistant"]["token"] = "********"
     return data
