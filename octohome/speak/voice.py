@@ -235,8 +235,11 @@ class PiperVoice:
                                          daemon=True)
         self._prepare.start()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop preparing replies (the sentence being synthesized is finished first)."""
         self._stop_prepare.set()
+        if self._prepare is not None:
+            self._prepare.join(timeout)
 
 
 # -- chimes -------------------------------------------------------------------------------
