@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,17 @@ from tests.stub_parser import stub_factory
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for key in list(os.environ):
         if key.startswith("OCTOHOME_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)  # no ./config.toml: the defaults
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    yield
+    # run_cli points structlog at this test's (captured, then closed) stderr
+    import structlog
+
+    structlog.reset_defaults()
 
 
 def _run(*argv: str, config: Path | None = None) -> int:
