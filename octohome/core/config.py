@@ -103,6 +103,10 @@ class ModelConfig(_Section):
 
     threads: int = Field(default=2, ge=1)
     n_ctx: int = Field(default=512, ge=64)
+    sensitive_margin: float = Field(default=0.0, ge=0.0)
+    """A call on a lock or a garage door is made only when the model chose it, and its
+    device, by at least this many logits over the runner-up; below it: no call and
+    "say it again". 0 turns the check off."""
 
 
 class SttConfig(_Section):
