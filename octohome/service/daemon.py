@@ -990,8 +990,9 @@ def _total_ms(lat: dict[str, float] | Any) -> float | None:
 def _expected(exc: BaseException) -> bool:
     """Errors with a clear message (no traceback needed in the journal)."""
     from octohome.hear.audio import AudioError
+    from octohome.speak.voice import SpeakError
 
-    return isinstance(exc, AudioError | OSError | ConnectionError)
+    return isinstance(exc, AudioError | SpeakError | OSError | ConnectionError)
 
 
 def _secret(settings: Settings) -> str | None:

@@ -124,3 +124,26 @@ def test_bad_input_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run() == 2
     assert _run("hello", "--room", "sauna") == 2
     assert "not a room" in capsys.readouterr().err
+
+
+def test_with_the_real_model(capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped model, when it is built for this catalog ('octohome model check')."""
+    from octohome.core.catalog import Catalog
+    from octohome.core.config import Settings
+    from octohome.understand.parser import ModelError, load_parser
+
+    try:
+        parser = load_parser(Settings(), Catalog.load())
+    except (ModelError, OSError, ValueError) as exc:
+        pytest.skip(f"the shipped model does not run on this catalog: {exc}")
+    args = build_parser(["converse"]).parse_args(
+        ["converse", "turn on the kitchen lights", "turn it off", "turn on the light",
+         "the kitchen", "set the kitchen lights to 150 percent", "--json", "--reply", "none"])
+    assert converse.run_cli(args, parser_factory=lambda s, c: parser) == 0
+    steps = _json_lines(capsys.readouterr().out)
+    calls = [[(c["function"], c["arguments"]["device"]) for c in s["calls"]] for s in steps]
+    assert calls[:2] == [[("light.turn_on", "kitchen_lights")],
+                         [("light.turn_off", "kitchen_lights")]]
+    assert steps[2]["turn"] == "question" and calls[2] == []
+    assert calls[3] == [("light.turn_on", "kitchen_lights")]
+    assert steps[4]["reply"] == "Brightness goes up to 100 percent."

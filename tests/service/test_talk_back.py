@@ -94,7 +94,8 @@ class Person(AudioSource):
 class Room:
     """The daemon with a Person at its microphone, a real Piper voice, a broker."""
 
-    def __init__(self, broker: Broker, *, wake: str = "none", **settings: Any) -> None:
+    def __init__(self, broker: Broker, *, wake: str = "none", parser_factory: Any = None,
+                 **settings: Any) -> None:
         from octohome.hear.listener import Listener
         from octohome.hear.vad import VoiceActivity
 
@@ -115,7 +116,8 @@ class Room:
         self.replies: list[tuple[ReplyJob, Spoken | None]] = []
         self.sub = Subscriber(broker.port, ["zigbee2mqtt/#", "home/#", "octohome/test/intent"])
         self.daemon = Daemon(
-            self.settings, parser_factory=stub_factory, audio=True, input_spec="mic",
+            self.settings, parser_factory=parser_factory or stub_factory, audio=True,
+            input_spec="mic",
             transcriber=shared_transcriber(),  # type: ignore[arg-type]
             listener=Listener(self.settings.audio, transcriber=None, vad=VoiceActivity()),
             source_factory=lambda spec, device: self.person,
@@ -283,5 +285,48 @@ def test_the_answer_needs_no_wake_word(mqtt_broker: Broker) -> None:
         room.say("in the office")
         assert _wait(lambda: room.device_messages() == [
             ("zigbee2mqtt/office_light/set", {"state": "ON"})], 10), room.heard()
+    finally:
+        room.close()
+
+
+# -- with the real model -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_parser() -> Any:
+    """The shipped model, when it is built for this catalog ('octohome model check')."""
+    from octohome.core.catalog import Catalog
+    from octohome.understand.parser import ModelError, load_parser
+
+    try:
+        parser = load_parser(Settings(), Catalog.load())
+    except (ModelError, OSError, ValueError) as exc:
+        pytest.skip(f"the shipped model does not run on this catalog: {exc}")
+    parser.warm_up()
+    return parser
+
+
+def test_real_model_command_question_answer_and_follow_up(mqtt_broker: Broker,
+                                                          real_parser: Any) -> None:
+    room = Room(mqtt_broker, parser_factory=lambda settings, catalog: real_parser)
+    try:
+        room.say("turn on the kitchen lights")
+        assert _wait(lambda: room.device_messages() == [
+            ("zigbee2mqtt/kitchen_lights/set", {"state": "ON"})], 10), room.heard()
+        assert sounds_like(room.replies[-1][1], "kitchen lights on")
+        room.say("turn it off")
+        assert _wait(lambda: len(room.device_messages()) == 2, 10), room.heard()
+        assert room.device_messages()[-1] == ("zigbee2mqtt/kitchen_lights/set",
+                                              {"state": "OFF"})
+        room.say("turn on the light")  # no [site] room: which one?
+        assert room.replies[-1][0].turn.expect == "room", room.heard()
+        room.say("in the office")
+        assert _wait(lambda: room.device_messages()[-1:] == [
+            ("zigbee2mqtt/office_light/set", {"state": "ON"})], 10), room.heard()
+        room.say("unlock the front door")
+        assert room.replies[-1][0].reply.text == \
+            "For safety, I don't unlock the front door by voice.", room.heard()
+        time.sleep(0.5)
+        assert len(room.device_messages()) == 3
     finally:
         room.close()
