@@ -609,9 +609,10 @@ class Daemon:
                 source=u.source, stt_ms=u.stt_ms, created=u.t_end, now=now)
         except Exception as exc:
             # A model bug must not take the stage down for every later command.
-            log.exception("model failed on an utterance", transcript=u.text, error=str(exc))
-            turn, shown = Turn(NOTHING, "command"), u.text
-            future = self.link.execute_parsed(NOTHING, text=u.text, created=u.t_end,
+            shown = dialogue.shown_text(u.text, now)
+            log.exception("model failed on an utterance", transcript=shown, error=str(exc))
+            turn = Turn(NOTHING, "command")
+            future = self.link.execute_parsed(NOTHING, text=shown, created=u.t_end,
                                               replier=replier_for(turn, dialogue.catalog))
         if shown != u.text:
             from dataclasses import replace
@@ -733,8 +734,8 @@ class Daemon:
         listener = self.listener
         if listener is None or not self.audio_enabled or listener.mode == "none":
             return  # voice alone: every utterance is heard anyway
-        if turn.expect is None and (u.source == "say" or self.settings.reply.follow_up_s <= 0):
-            return
+        if turn.expect is None and (u.source == "say" or not self.dialogue.window_open(at)):
+            return  # nothing to answer, no command to follow up
         loop = asyncio.get_running_loop()
         loop.call_at(loop.time() + max(0.0, at - time.monotonic()), self._open_window)
 
@@ -861,7 +862,7 @@ class Daemon:
                       error=str(exc))
             self.notifier.notify("READY=1", f"STATUS=reload refused: {exc}"[:500])
             return False
-        changed = [k for k in ("site", "mqtt", "audio", "stt")
+        changed = [k for k in ("site", "mqtt", "audio", "stt", "reply", "sensitive")
                    if getattr(settings, k) != getattr(self.settings, k)]
         self.parser = parser
         self.catalog = catalog

@@ -170,13 +170,13 @@ class Dialogue:
             if self.expecting(now) is not None:
                 return True
             return self._context is not None and (
-                self._context_until is None or now <= self._context_until)
+                self._context_until is None or now < self._context_until)
 
     def context(self, now: float) -> Context | None:
         with self._lock:
             if self._context is None:
                 return None
-            if self._context_until is not None and now > self._context_until:
+            if self._context_until is not None and now >= self._context_until:
                 return None
             return self._context
 

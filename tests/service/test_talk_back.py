@@ -285,6 +285,17 @@ def test_the_answer_needs_no_wake_word(mqtt_broker: Broker) -> None:
         room.say("in the office")
         assert _wait(lambda: room.device_messages() == [
             ("zigbee2mqtt/office_light/set", {"state": "ON"})], 10), room.heard()
+        # the reply to a spoken command opens the follow-up window: no wake word either
+        room.say("turn it off")
+        assert _wait(lambda: len(room.device_messages()) == 2, 10), room.heard()
+        assert room.device_messages()[-1] == ("zigbee2mqtt/office_light/set",
+                                              {"state": "OFF"})
+        # nobody speaks: the window closes, and what is said later is not heard
+        time.sleep(room.settings.audio.listen_timeout + 0.5)
+        n = len(room.outcomes)
+        room.person.say("turn it on")
+        time.sleep(4.0)
+        assert len(room.outcomes) == n and len(room.device_messages()) == 2, room.heard()
     finally:
         room.close()
 
