@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from octohome.importing.home import (
@@ -86,7 +88,8 @@ def websocket_url(url: str) -> str:
 class Connection:
     """A synchronous WebSocket session: authenticate, then one command at a time."""
 
-    def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, token: str, timeout: float = 10.0,
+                 ca_certs: Path | None = None) -> None:
         from websockets.exceptions import InvalidStatus, WebSocketException
         from websockets.sync.client import connect
 
@@ -94,9 +97,12 @@ class Connection:
         self.timeout = timeout
         self._next = 1
         self._stack = contextlib.ExitStack()
+        ssl_ctx = (ssl.create_default_context(cafile=str(ca_certs) if ca_certs else None)
+                   if self.url.startswith("wss://") else None)
         try:
             self.ws = self._stack.enter_context(connect(
-                self.url, open_timeout=timeout, close_timeout=2, max_size=64 * 1024 * 1024))
+                self.url, open_timeout=timeout, close_timeout=2, max_size=64 * 1024 * 1024,
+                ssl=ssl_ctx, user_agent_header="octohome-import"))
         except InvalidStatus as exc:
             raise HomeAssistantError(
                 f"{self.url}: not Home Assistant's WebSocket API"
@@ -209,19 +215,16 @@ def read_registry(conn: Connection) -> Registry:
                     conn.url)
 
 
-def read_home(settings: Settings, timeout: float = 10.0) -> ImportedHome:
+def read_home(settings: Settings) -> ImportedHome:
     """Connect with ``[homeassistant]`` url and token and read the home."""
-    ha = getattr(settings, "homeassistant", None)
-    url = getattr(ha, "url", None)
-    token = getattr(ha, "token", None)
-    if token is not None and hasattr(token, "get_secret_value"):
-        token = token.get_secret_value()
-    if not url or not token:
+    ha = settings.homeassistant
+    if not ha.configured or ha.url is None or ha.token is None:
         raise HomeAssistantError(
             "set [homeassistant] url and token in config.toml (or OCTOHOME_HOMEASSISTANT__URL"
             " and OCTOHOME_HOMEASSISTANT__TOKEN): the token is a long-lived access token from"
             " your Home Assistant profile")
-    with Connection(str(url), str(token), timeout) as conn:
+    with Connection(ha.url, ha.token.get_secret_value(), ha.connect_timeout,
+                    ha.ca_certs) as conn:
         return home_from_registry(read_registry(conn))
 
 
