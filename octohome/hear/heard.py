@@ -1,0 +1,278 @@
+"""From what Whisper heard to what the model understands: the n-best hypotheses
+rescored by the parser, and a confidence check before a door moves.
+
+Why (``octohome bench spoken``, bench/spoken-results.md): spoken, most of the
+commands the parser gets wrong were misheard, not misunderstood, and in about
+half of those Whisper's own beam held the right words one or two places down
+("Regent lamp on." first, "Reading lamp on." second). The parser knows which
+of several close hypotheses is a command of this home: a hypothesis that is
+one parses into calls with a wide margin, a misheard one parses into nothing
+or into a guess with a narrow margin. So the first hypothesis is parsed, and
+only when it gives no call, or calls the model was not sure of, the next
+distinct ones are parsed too and the best is taken (:func:`understand`). A
+clear first hypothesis costs one parse, as before.
+
+The module is runtime (``hear``) and knows the parser only as something with
+``parse(text, room) -> Parsed`` (:class:`ParsesText`): hear and understand are
+siblings that never import each other; the service wires them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from octohome.core.calls import NOTHING, Parsed
+
+if TYPE_CHECKING:
+    from octohome.core.calls import Call
+    from octohome.core.catalog import Catalog
+    from octohome.hear.stt import Transcript
+
+
+DEFAULT_MAX_PARSES = 3
+"""Distinct hypotheses the parser may try for one utterance."""
+
+DEFAULT_SURE_MARGIN = 4.0
+"""A first parse with calls and at least this margin (logits) is taken at once."""
+
+
+class ParsesText(Protocol):
+    """The model as the hearing side needs it (``understand.parser.Parser``)."""
+
+    def parse(self, text: str, room: str | None = None) -> Parsed: ...
+
+
+@dataclass(frozen=True)
+class Heard:
+    """The hypothesis taken for an utterance and what the model made of it."""
+
+    text: str
+    """The hypothesis whose parse is ``parsed`` (the transcript itself unless a
+    later hypothesis was better)."""
+
+    parsed: Parsed
+    rank: int = 0
+    """Its place in Whisper's n-best list (0: the first)."""
+
+    parses: int = 1
+    """Parser runs it took (the cost: about 40-70 ms each on two cores)."""
+
+    seconds: float = 0.0
+    """Wall time of those parser runs."""
+
+
+def _key(text: str) -> str:
+    """Two hypotheses that differ only in case or punctuation parse alike: the
+    parser is asked once. ("Set the heating to 19. And ..." = "set the heating to
+    19 and ...")."""
+    return " ".join(re.findall(r"[a-z0-9']+(?:\.[0-9]+)?", text.lower()))
+
+
+def candidates(transcript: Transcript, limit: int) -> list[tuple[int, str]]:
+    """(rank, text) of the first ``limit`` hypotheses that differ in words, best
+    first; the transcript's own text first even without alternatives."""
+    texts: Sequence[str] = [h.text for h in transcript.alternatives] or [transcript.text]
+    seen: set[str] = set()
+    out: list[tuple[int, str]] = []
+    for rank, text in enumerate(texts):
+        key = _key(text)
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        out.append((rank, text))
+        if len(out) >= limit:
+            break
+    return out
+
+
+DOUBT_REASON = ("I'm not sure I heard that right, and I don't guess at doors:"
+                " please say it again")
+
+
+def understand(
+    transcript: Transcript,
+    parser: ParsesText,
+    room: str | None = None,
+    *,
+    max_parses: int = DEFAULT_MAX_PARSES,
+    sure_margin: float = DEFAULT_SURE_MARGIN,
+    sensitive: Callable[[Call], bool] | None = None,
+) -> Heard:
+    """Parse the best hypothesis; when it gives no call or a narrow margin (below
+    ``sure_margin`` logits), parse up to ``max_parses`` distinct hypotheses in all
+    and take the one whose calls have the widest margin (ties: the earlier).
+
+    A later hypothesis is taken only when it makes calls and the first made none
+    or was less sure; so a sentence that is not a command stays one unless Whisper
+    itself had a command among its guesses, and the first hypothesis, when its
+    parse is sure, costs one parse as before.
+
+    Never a guess at a door: when the calls taken include a ``sensitive`` one (a
+    lock, the garage door), every other hypothesis of the n-best list is parsed too,
+    and if any of them makes other sensitive calls ("Unlock the back door." fifth
+    behind "Lock the back door."), nothing is done and the reason asks to say it
+    again. Whisper hesitating between two door commands is not a margin the parser
+    can see: "Lock the back door." is a clear sentence, whatever was said. (A
+    hypothesis that makes no door call at all, "Light the main door.", is no
+    disagreement.) It costs up to four more parses, on door commands only.
+
+    Blocking (the parser runs here): call it in a worker thread.
+    """
+    t0 = time.perf_counter()
+    cands = candidates(transcript, len(transcript.alternatives) or 1)
+    if not cands:
+        return Heard(transcript.text, NOTHING, 0, 0, 0.0)
+    done: dict[int, Parsed] = {}
+
+    def parse(i: int) -> Parsed:
+        if i not in done:
+            done[i] = parser.parse(cands[i][1], room)
+        return done[i]
+
+    best = 0
+    if not (parse(0).calls and parse(0).margin >= sure_margin):
+        for i in range(1, min(len(cands), max(1, max_parses))):
+            parsed = parse(i)
+            if parsed.calls and (not done[best].calls or parsed.margin > done[best].margin):
+                best = i
+                if parsed.margin >= sure_margin:
+                    break
+    chosen = done[best]
+    if sensitive is not None and any(sensitive(c) for c in chosen.calls):
+        doors = _doors(chosen, sensitive)
+        for i in range(len(cands)):
+            other = _doors(parse(i), sensitive) if i != best else doors
+            if other and other != doors:
+                chosen = Parsed((), DOUBT_REASON, chosen.margin)
+                break
+    return Heard(cands[best][1], chosen, cands[best][0], len(done), time.perf_counter() - t0)
+
+
+def _doors(parsed: Parsed, sensitive: Callable[[Call], bool]) -> list[str]:
+    return sorted(f"{c.function} {sorted(c.arguments.items())}" for c in parsed.calls
+                  if sensitive(c))
+
+
+def door_rule(
+    catalog: Catalog, guarded: Callable[[Call], bool] | None = None
+) -> Callable[[Call], bool]:
+    """The calls never made on a guess: any lock function, and any call on a cover
+    that is a garage door, a door or a gate (the parser's ``sensitive_margin`` rule);
+    less those ``guarded`` elsewhere: the dialogue refuses unlocking by voice, or asks
+    "Unlock the front door?" first, or a PIN. Its reason or question is the better
+    answer there: "say it again" would not help, since Whisper hears "unlock" with
+    "and lock" in its n-best list nearly every time."""
+
+    def sensitive(call: Call) -> bool:
+        if call.function is None or (guarded is not None and guarded(call)):
+            return False
+        if call.function.startswith("lock."):
+            return True
+        dev = catalog.device_by_id.get(str(call.arguments.get("device")))
+        return dev is not None and dev.type == "cover" and dev.kind in (
+            "garage", "garage_door", "door", "gate")
+
+    return sensitive
+
+
+EARLY_MARGIN = 6.0
+"""The margin (logits) a parse needs before an utterance may end early on it."""
+
+_OPEN_ENDINGS = frozenset((
+    "and", "then", "also", "plus", "or", "but", "to", "the", "a", "an", "by", "at", "of",
+    "with", "in", "into", "for", "from", "so", "because", "if",
+))
+"""Last words after which more words are coming ("turn on the light and")."""
+
+
+def ends_open(text: str) -> bool:
+    """Does the text stop on a word that promises more ("... and", "set it to")?"""
+    words = re.findall(r"[a-z']+|\d+", text.lower())
+    return not words or words[-1] in _OPEN_ENDINGS or text.rstrip().endswith(",")
+
+
+class Hearing:
+    """The parser as the spoken path uses it: with Whisper's other hypotheses, and
+    remembering what it parsed.
+
+    The service tells it each transcript it heard (:meth:`heard`) and then asks it
+    to ``parse`` the transcript's text like the parser itself (the dialogue does not
+    know about hypotheses): the parse of a heard text is :func:`understand` over its
+    hypotheses, a typed text (``say``) goes to the parser alone. A text parsed once
+    (by the early-end judge, say, while the person was still possibly speaking) is
+    not parsed again for the same room: the model runs once per utterance.
+
+    ``parser``, ``room`` and ``sensitive`` are read at each call (a reload swaps
+    them). Thread-safe; blocking: call ``parse`` and ``judge`` from worker threads.
+    """
+
+    KEEP = 16
+    """Transcripts and parses remembered (the last few utterances)."""
+
+    def __init__(
+        self,
+        parser: Callable[[], ParsesText | None],
+        room: Callable[[], str | None] = lambda: None,
+        sensitive: Callable[[], Callable[[Call], bool] | None] = lambda: None,
+        *,
+        max_parses: int = DEFAULT_MAX_PARSES,
+        sure_margin: float = DEFAULT_SURE_MARGIN,
+        early_margin: float = EARLY_MARGIN,
+    ) -> None:
+        self._parser = parser
+        self._room = room
+        self._sensitive = sensitive
+        self.max_parses = max_parses
+        self.sure_margin = sure_margin
+        self.early_margin = early_margin
+        self._lock = threading.Lock()
+        self._transcripts: OrderedDict[str, Transcript] = OrderedDict()
+        self._parsed: OrderedDict[tuple[int, str, str | None], Heard] = OrderedDict()
+        self.last: Heard | None = None
+        """What the last ``parse`` of a heard text chose (for logs and benchmarks)."""
+
+    def heard(self, transcript: Transcript) -> None:
+        """A transcript on its way to the model: its text will be parsed with its
+        hypotheses."""
+        with self._lock:
+            self._transcripts[_key(transcript.text)] = transcript
+            self._transcripts.move_to_end(_key(transcript.text))
+            while len(self._transcripts) > self.KEEP:
+                self._transcripts.popitem(last=False)
+
+    def parse(self, text: str, room: str | None = None) -> Parsed:
+        """``Parser.parse`` for the dialogue: a heard text is understood with its
+        hypotheses (once), any other text is parsed as it is."""
+        parser = self._parser()
+        if parser is None:
+            return NOTHING
+        with self._lock:
+            tr = self._transcripts.get(_key(text))
+            key = (id(parser), _key(text), room)
+            done = self._parsed.get(key)
+        if tr is None:
+            return parser.parse(text, room)
+        if done is None:
+            done = understand(tr, parser, room, max_parses=self.max_parses,
+                              sure_margin=self.sure_margin, sensitive=self._sensitive())
+            with self._lock:
+                self._parsed[key] = done
+                while len(self._parsed) > self.KEEP:
+                    self._parsed.popitem(last=False)
+        self.last = done
+        return done.parsed
+
+    def judge(self, transcript: Transcript) -> bool:
+        """The early-end judge: a whole command, said surely (its calls' margin at
+        least ``early_margin``), not ending on a word that promises more."""
+        self.heard(transcript)
+        if ends_open(transcript.text):
+            return False
+        parsed = self.parse(transcript.text, self._room())
+        return bool(parsed.calls) and parsed.margin >= self.early_margin

@@ -1,0 +1,164 @@
+"""Choosing among Whisper's hypotheses with the parser (hear.heard), with a fake parser."""
+
+from __future__ import annotations
+
+from octohome.core.calls import Call, Parsed
+from octohome.hear.heard import (
+    Hearing,
+    candidates,
+    ends_open,
+    understand,
+)
+from octohome.hear.stt import Hypothesis, Transcript
+
+LIGHT_ON = Call("light.turn_on", {"device": "living_room_lamp"})
+
+
+class FakeParser:
+    """Knows a few sentences; counts its runs."""
+
+    def __init__(self, known: dict[str, Parsed]) -> None:
+        self.known = known
+        self.runs: list[str] = []
+
+    def parse(self, text: str, room: str | None = None) -> Parsed:
+        self.runs.append(text)
+        return self.known.get(text.lower().rstrip("."), Parsed())
+
+
+def transcript(*texts: str) -> Transcript:
+    alts = tuple(Hypothesis(t, -0.1 * i) for i, t in enumerate(texts))
+    return Transcript(texts[0], 2.0, 0.2, alternatives=alts)
+
+
+def test_a_sure_first_hypothesis_costs_one_parse() -> None:
+    p = FakeParser({"reading lamp on": Parsed((LIGHT_ON,), margin=9.0)})
+    heard = understand(transcript("Reading lamp on.", "Regent lamp on."), p)
+    assert heard.parsed.calls == (LIGHT_ON,) and heard.rank == 0
+    assert p.runs == ["Reading lamp on."] and heard.parses == 1
+
+
+def test_a_misheard_first_hypothesis_gives_way_to_a_command() -> None:
+    p = FakeParser({"reading lamp on": Parsed((LIGHT_ON,), margin=9.0)})
+    heard = understand(transcript("Regent lamp on.", "Reading lamp on."), p)
+    assert heard.text == "Reading lamp on." and heard.rank == 1
+    assert heard.parsed.calls == (LIGHT_ON,) and heard.parses == 2
+
+
+def test_an_unsure_first_parse_gives_way_to_a_surer_one() -> None:
+    other = Call("light.turn_on", {"device": "hallway_light"})
+    p = FakeParser({
+        "turn on the whole light": Parsed((other,), margin=1.0),
+        "turn on the hall light": Parsed((LIGHT_ON,), margin=7.0),
+    })
+    heard = understand(transcript("Turn on the whole light.", "Turn on the hall light."), p)
+    assert heard.parsed.calls == (LIGHT_ON,)
+    # but a surer first one stays
+    p2 = FakeParser({
+        "turn on the whole light": Parsed((other,), margin=5.0),
+        "turn on the hall light": Parsed((LIGHT_ON,), margin=7.0),
+    })
+    assert understand(transcript("Turn on the whole light.", "Turn on the hall light."),
+                      p2).parsed.calls == (other,)
+
+
+def test_no_command_among_the_hypotheses_is_no_command() -> None:
+    p = FakeParser({})
+    heard = understand(transcript("What's the capital of Spain?", "What's the capital of space?"),
+                       p)
+    assert heard.parsed.calls == () and heard.text == "What's the capital of Spain?"
+
+
+def test_hypotheses_that_differ_only_in_punctuation_are_parsed_once() -> None:
+    tr = transcript("Lights off.", "Lights off", "lights, off.", "Light is off.")
+    assert [t for _, t in candidates(tr, 5)] == ["Lights off.", "Light is off."]
+    assert [r for r, _ in candidates(tr, 5)] == [0, 3]
+    assert candidates(Transcript("Hello.", 1.0, 0.1), 3) == [(0, "Hello.")]
+    assert candidates(Transcript("", 1.0, 0.1), 3) == []
+
+
+def test_max_parses_bounds_the_cost() -> None:
+    p = FakeParser({})
+    understand(transcript("a b", "c d", "e f", "g h", "i j"), p, max_parses=3)
+    assert len(p.runs) == 3
+
+
+def test_ends_open() -> None:
+    for text in ("Turn on the light and", "Set the thermostat to", "Lights in the",
+                 "Turn on the kitchen light,", ""):
+        assert ends_open(text), text
+    for text in ("Turn on the light.", "Movie night, please.", "Set it to 20.", "Lights on"):
+        assert not ends_open(text), text
+
+
+def test_hearing_parses_a_heard_text_with_its_hypotheses_once() -> None:
+    p = FakeParser({
+        "reading lamp on": Parsed((LIGHT_ON,), margin=9.0),
+        "turn on the floor lamp": Parsed((LIGHT_ON,), margin=2.0),
+    })
+    hearing = Hearing(lambda: p, early_margin=6.0)
+    tr = transcript("Regent lamp on.", "Reading lamp on.")
+    assert hearing.judge(tr)  # a whole command, sure: may end early
+    assert p.runs == ["Regent lamp on.", "Reading lamp on."]
+    # the dialogue then parses the transcript's text: no second model run
+    assert hearing.parse("Regent lamp on.").calls == (LIGHT_ON,)
+    assert len(p.runs) == 2 and hearing.last is not None and hearing.last.rank == 1
+    # another room is another parse; a typed text is the parser's alone
+    hearing.parse("Regent lamp on.", room="office")
+    assert len(p.runs) == 4
+    assert hearing.parse("reading lamp on").calls == (LIGHT_ON,) and len(p.runs) == 5
+    assert not hearing.judge(transcript("Turn on the floor lamp."))  # unsure
+    assert not hearing.judge(transcript("Reading lamp on and"))  # more to come
+    assert not hearing.judge(transcript("Tell me a joke."))
+    assert not Hearing(lambda: None).judge(transcript("Reading lamp on."))
+
+
+UNLOCK = Call("lock.unlock", {"device": "back_door"})
+LOCK = Call("lock.lock", {"device": "back_door"})
+
+
+def test_never_a_guess_at_a_door() -> None:
+    from octohome.core.catalog import Catalog
+    from octohome.hear.heard import DOUBT_REASON, door_rule
+
+    sensitive = door_rule(Catalog.load())
+    assert sensitive(LOCK) and sensitive(UNLOCK)
+    assert sensitive(Call("cover.open", {"device": "garage_door"}))
+    assert not sensitive(Call("cover.open", {"device": "bedroom_blinds"}))
+    assert not sensitive(LIGHT_ON) and not sensitive(Call(None, {}))
+    p = FakeParser({
+        "unlock the back door": Parsed((UNLOCK,), margin=9.0),
+        "and lock the back door": Parsed((LOCK,), margin=9.0),
+        "a lock in the back door": Parsed((LOCK,), margin=3.0),
+    })
+    # Whisper's first guess is a sure "lock", but it also heard "unlock": no call
+    heard = understand(transcript("And lock the back door.", "Unlock the back door."), p,
+                       sensitive=sensitive)
+    assert heard.parsed.calls == () and heard.parsed.reason == DOUBT_REASON
+    heard = understand(transcript("Unlock the back door.", "A lock in the back door."), p,
+                       sensitive=sensitive)
+    assert heard.parsed.calls == ()
+    # the right words fifth, behind four sure "lock"s: still no call
+    heard = understand(transcript("Lock the back door.", "A lock in the back door.",
+                                  "Lock them back door.", "A lock at the back door.",
+                                  "Unlock the back door."), p, sensitive=sensitive)
+    assert heard.parsed.calls == () and heard.parses == 5
+    p.known["light the back door"] = Parsed((LIGHT_ON,), margin=9.0)
+    heard = understand(transcript("Unlock the back door.", "Light the back door."), p,
+                       sensitive=sensitive)
+    assert heard.parsed.calls == (UNLOCK,)  # no door call there: no disagreement
+    # a call the dialogue guards anyway (refused, or asked about) is left to it
+    refusing = door_rule(Catalog.load(), guarded=lambda c: c.function == "lock.unlock")
+    heard = understand(transcript("Unlock the back door.", "And lock the back door."), p,
+                       sensitive=refusing)
+    assert heard.parsed.calls == (UNLOCK,)
+    # hypotheses that agree (or say nothing about a door) leave the call alone
+    heard = understand(transcript("Unlock the back door.", "Unlock the bad door.",
+                                  "Unlock the back door please."), p, sensitive=sensitive)
+    assert heard.parsed.calls == (UNLOCK,) and heard.parses == 3
+    # without the rule the sure first guess wins, and lights never pay for it
+    assert understand(transcript("And lock the back door.", "Unlock the back door."),
+                      p).parsed.calls == (LOCK,)
+    p2 = FakeParser({"reading lamp on": Parsed((LIGHT_ON,), margin=9.0)})
+    assert understand(transcript("Reading lamp on.", "Regent lamp on."), p2,
+                      sensitive=sensitive).parses == 1
