@@ -11,12 +11,18 @@ Three layers, each usable alone:
   ``events(source)`` is the same as an async generator for the daemon.
 - ``octohome listen`` (:mod:`octohome.cli.listen`): prints the events as they happen.
 
+With an :class:`~octohome.hear.endpoint.EarlyEnd` the listener transcribes while
+the person may still be speaking (from the first short pause on) and ends the
+utterance after a shorter silence when what was heard is already a whole
+command; the ``SpeechEnd`` then carries that transcript (see :mod:`octohome.hear.endpoint`).
+
 Times in events are seconds of audio since the stream started, so file
 input gives reproducible output.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -32,6 +38,7 @@ from octohome.hear.sources import AudioSource
 if TYPE_CHECKING:
     from octohome.core.catalog import Catalog
     from octohome.core.config import AudioConfig, Settings
+    from octohome.hear.endpoint import EarlyEnd
     from octohome.hear.stt import Transcriber, Transcript
     from octohome.hear.vad import VoiceActivity
     from octohome.hear.wake import WakeDetector
@@ -64,8 +71,13 @@ class SpeechEnd:
 
     t: float
     audio: np.ndarray = field(repr=False)
-    reason: Literal["silence", "max_length", "end_of_input"]
-    """Why it ended: enough trailing silence, the length cap, or the input ran out."""
+    reason: Literal["silence", "max_length", "end_of_input", "early"]
+    """Why it ended: enough trailing silence, the length cap, the input ran out, or
+    (``early``) a shorter silence after words that already make a whole command."""
+
+    transcript: Transcript | None = field(default=None, repr=False)
+    """What Whisper heard, when it was transcribed while the silence was still being
+    waited for (an EarlyEnd); None: transcribe ``audio``."""
 
     @property
     def seconds(self) -> float:
@@ -133,12 +145,43 @@ class UtteranceSegmenter:
         self._silence = 0
         self._voiced = 0
         self._last_voiced = 0
+        self._utterance = 0
+        self.finished_mark: tuple[int, int] = (0, 0)
+        """``mark`` of the utterance the last finish ended."""
         self.t = 0.0
         """Audio seconds processed so far."""
 
     @property
     def state(self) -> str:
         return self._state
+
+    @property
+    def mark(self) -> tuple[int, int]:
+        """(utterance number, frames up to its last voiced frame): it changes when a
+        new utterance starts or the current one hears a voiced frame, so a transcript
+        taken at one mark still holds while the mark is the same."""
+        return (self._utterance, self._last_voiced)
+
+    @property
+    def silence_seconds(self) -> float:
+        """Quiet since the last voiced frame of the utterance in progress."""
+        return self._silence * FRAME_SECONDS if self._state == "speech" else 0.0
+
+    def audio_so_far(self) -> np.ndarray:
+        """The utterance in progress, pre-roll included (empty when none)."""
+        if self._state != "speech" or not self._frames:
+            return np.zeros(0, dtype=np.int16)
+        return np.concatenate(self._frames)
+
+    def finish_early(self, transcript: Transcript) -> list[ListenEvent]:
+        """End the utterance in progress now, with the transcript of its words."""
+        if self._state != "speech":
+            return []
+        events = self._finish("early")
+        return [
+            SpeechEnd(e.t, e.audio, e.reason, transcript) if isinstance(e, SpeechEnd) else e
+            for e in events
+        ]
 
     def arm(self) -> None:
         """Start waiting for speech (after a wake word or push-to-talk)."""
@@ -170,6 +213,7 @@ class UtteranceSegmenter:
         self._run = self._run + 1 if prob >= self.threshold else 0
         if self._run >= self.START_FRAMES:
             self._state = "speech"
+            self._utterance += 1
             self._frames = list(self._preroll)
             self._preroll.clear()
             self._silence = 0
@@ -200,8 +244,9 @@ class UtteranceSegmenter:
         return []
 
     def _finish(
-        self, reason: Literal["silence", "max_length", "end_of_input"]
+        self, reason: Literal["silence", "max_length", "end_of_input", "early"]
     ) -> list[ListenEvent]:
+        self.finished_mark = self.mark
         keep = self._last_voiced + round(self.TAIL_SECONDS / FRAME_SECONDS)
         frames = self._frames[:keep] if reason != "max_length" else self._frames
         voiced_seconds = self._voiced * FRAME_SECONDS
@@ -236,9 +281,12 @@ class Listener:
         transcriber: Transcriber | None = None,
         wake: WakeDetector | None = None,
         vad: VoiceActivity | None = None,
+        early: EarlyEnd | None = None,
     ) -> None:
         self.config = config
         self.transcriber = transcriber
+        self.early = early
+        """Transcribes during pauses and ends a whole command sooner (None: off)."""
         self.mode: Literal["wake", "none", "ptt"] = (
             "none" if config.wake == "none" else "ptt" if config.wake == "ptt" else "wake"
         )
@@ -294,6 +342,8 @@ class Listener:
                 events.append(WakeEvent(round(seg.t, 3), self.wake.name))
                 return events  # the frame holding the wake word's end is not speech
         events.extend(seg.process(frame, always_armed=self.mode == "none"))
+        if self.early is not None:
+            events = self.early.step(seg, events)
         return events
 
     def run(self, source: AudioSource) -> Iterator[ListenEvent]:
@@ -305,12 +355,18 @@ class Listener:
                 yield from self._with_transcript(ev)
             if self._stop.is_set():
                 break
-        for ev in self.segmenter.flush():
+        flushed = self.segmenter.flush()
+        if self.early is not None:
+            flushed = self.early.step(self.segmenter, flushed)
+            self.early.forget()
+        for ev in flushed:
             yield from self._with_transcript(ev)
 
     def _with_transcript(self, ev: ListenEvent) -> Iterator[ListenEvent]:
         yield ev
-        if isinstance(ev, SpeechEnd) and self.transcriber is not None:
+        if isinstance(ev, SpeechEnd) and ev.transcript is not None:
+            yield TranscriptEvent(ev.t, ev.transcript, 0.0)
+        elif isinstance(ev, SpeechEnd) and self.transcriber is not None:
             t0 = time.perf_counter()
             tr = self.transcriber.transcribe(ev.audio)
             yield TranscriptEvent(ev.t, tr, time.perf_counter() - t0)
@@ -323,14 +379,20 @@ class Listener:
         loop = asyncio.get_running_loop()
         q: asyncio.Queue[ListenEvent | BaseException | None] = asyncio.Queue()
 
+        def hand(item: ListenEvent | BaseException | None) -> None:
+            # the loop may be gone already (the daemon stopped while this thread was
+            # finishing an utterance): nobody waits for the item then
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(q.put_nowait, item)
+
         def worker() -> None:
             try:
                 for ev in self.run(source):
-                    loop.call_soon_threadsafe(q.put_nowait, ev)
+                    hand(ev)
             except BaseException as exc:  # handed to the awaiting side
-                loop.call_soon_threadsafe(q.put_nowait, exc)
+                hand(exc)
             finally:
-                loop.call_soon_threadsafe(q.put_nowait, None)
+                hand(None)
 
         thread = threading.Thread(target=worker, name="octohome-listen", daemon=True)
         thread.start()
