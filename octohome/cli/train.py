@@ -7,12 +7,21 @@ from pathlib import Path
 
 
 def add_cli(p: argparse.ArgumentParser) -> None:
-    from octohome.training.train import TrainConfig
+    from octohome.training.train import INCREMENTAL_STEPS, TrainConfig
 
     d = TrainConfig()
     p.add_argument("--catalog", type=Path, help="catalog directory (default: devices/)")
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="output directory")
-    p.add_argument("--steps", type=int, default=d.steps, help="optimizer steps")
+    p.add_argument(
+        "--steps", type=int, default=None,
+        help=f"optimizer steps (default {d.steps}; {INCREMENTAL_STEPS} with --from)",
+    )
+    p.add_argument(
+        "--from", dest="start_from", type=Path, metavar="RUN",
+        help="continue from a trained run (its directory or delta.npz, e.g. models/demo-home.npz)"
+        " after adding or renaming devices: trains on the changed devices' examples plus as"
+        " many others, in a few minutes; the functions must be the same",
+    )
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per step")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument(
@@ -44,12 +53,13 @@ def add_cli(p: argparse.ArgumentParser) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     from octohome.core.catalog import Catalog
     from octohome.training.dataset import build_dataset, write_jsonl
-    from octohome.training.train import TrainConfig, train
+    from octohome.training.train import INCREMENTAL_STEPS, TrainConfig, train
 
     catalog = Catalog.load(args.catalog)
     cfg = TrainConfig(
         seed=args.seed,
-        steps=args.steps,
+        steps=args.steps or (INCREMENTAL_STEPS if args.start_from else TrainConfig().steps),
+        start_from=str(args.start_from) if args.start_from else None,
         batch_size=args.batch_size,
         per_function=args.per_function,
         first_layer=args.first_layer,

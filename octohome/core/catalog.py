@@ -111,6 +111,10 @@ class FunctionSpec(_Strict):
     args: tuple[ArgSpec, ...] = ()
     """Arguments after the device."""
 
+    phrasings: tuple[str, ...] = ()
+    """How people say it, for a function octohome does not know ("{d}" the device,
+    "{v}" the first argument, "{<name>}" the others); the built-in ones have theirs."""
+
 
 class FunctionsFile(_Strict):
     functions: dict[str, FunctionSpec]
@@ -355,13 +359,6 @@ class Catalog:
         scene_ids = [s.id for s in self.scenes]
         if len(set(scene_ids)) != len(scene_ids):
             raise CatalogError(f"{spath}: field scenes: duplicate scene id")
-        for name, fn in self.functions.items():
-            for j, arg in enumerate(fn.args):
-                if arg.kind == "scene" and not self.scenes:
-                    raise CatalogError(
-                        f"{fpath}: field functions.{name}.args[{j}]: kind 'scene' but"
-                        f" {spath.name} has no scenes"
-                    )
 
     # -- derived -----------------------------------------------------------------
 
