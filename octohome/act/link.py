@@ -43,6 +43,13 @@ redelivery (flagged DUP) of one whose PUBACK it had not processed, and the
 sender's resend of one whose PUBACK it never got (QoS 1 is at least once; the
 broker forwards that resend as a new message).
 
+Devices mapped with ``style = "homeassistant_api"`` are not commanded over MQTT
+but through Home Assistant's WebSocket API (:mod:`octohome.act.homeassistant`,
+started when the catalog has such a device and ``[homeassistant]`` is set). Their
+calls are commands of the same utterance, with the same deadline and the same
+one fate (``published``: Home Assistant answered the service call with success
+in time); the worker hands them over and learns their fate as an event.
+
 Everything public is thread-safe: methods post to the worker and return a
 ``concurrent.futures.Future`` (``asyncio.wrap_future`` makes it awaitable), and
 inputs (say / listen / mute) are delivered to callbacks or an asyncio queue.
@@ -69,13 +76,15 @@ import structlog
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from octohome.act.discovery import Topics, discovery_payload
+from octohome.act.homeassistant import HomeAssistantLink, ServiceResult
 from octohome.act.mapping import RELATIVE, Message, Refused, plan_messages, state_sources
 from octohome.act.state import DeviceStates
 
 if TYPE_CHECKING:
+    from octohome.act.mapping import ServiceCall
     from octohome.core.calls import Call, Parsed
     from octohome.core.catalog import Catalog
-    from octohome.core.config import MqttConfig, Settings
+    from octohome.core.config import HomeAssistantConfig, MqttConfig, Settings
 
 log = structlog.get_logger("octohome.act.link")
 
@@ -85,7 +94,8 @@ that for mypy and rejects every 2.x API; so the module is used untyped here."""
 
 Status = Literal["published", "expired", "rejected", "refused", "not_a_command"]
 """Fate of a call, and of an utterance (the ``status`` fields of intent events):
-``published`` (the broker acknowledged it in time), ``expired`` (not by its
+``published`` (the broker acknowledged it in time; for a Home Assistant service
+call: Home Assistant answered it with success in time), ``expired`` (not by its
 time-to-live), ``rejected`` (it does not validate or has no mapping: a catalog
 problem), ``refused`` (understood and not done, for a reason a person is told:
 a value out of range, "later", a step to a device whose state is not known
@@ -133,6 +143,9 @@ class CallOutcome:
 
 _SEVERITY: tuple[Status, ...] = ("expired", "rejected", "refused", "not_a_command")
 
+Replier = Callable[["Outcome"], "str | None"]
+"""Words an utterance's outcome as the assistant's reply (see ``octohome.speak``)."""
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -153,6 +166,10 @@ class Outcome:
     latencies_ms: Mapping[str, float] = field(default_factory=dict)
     """Per stage: what the caller measured (stt, model), then the slowest call's
     ``queue``, ``mqtt`` and ``total`` (see :class:`CallOutcome`)."""
+
+    reply: str | None = None
+    """What the assistant answers, in words (``execute_parsed``'s ``replier``); on the
+    intent event as ``reply`` when set."""
 
     @property
     def function(self) -> str | None:
@@ -186,6 +203,8 @@ class Outcome:
                                "status": self.status}
         if self.reason:
             out["reason"] = self.reason
+        if self.reply is not None:
+            out["reply"] = self.reply
         out["latencies_ms"] = {k: round(v, 3) for k, v in self.latencies_ms.items()}
         out["time"] = _now_iso()
         return out
@@ -309,8 +328,10 @@ class _Batch:
     utterance's deadline; the outcome is known once every call's fate is."""
 
     def __init__(self, template: Outcome, results: list[CallOutcome | None],
-                 future: Future[Outcome], report: bool) -> None:
+                 future: Future[Outcome], report: bool,
+                 replier: Replier | None = None) -> None:
         self.template = template
+        self.replier = replier
         self.results = results
         """One per call: known already (rejected, refused) or None until its command ends."""
         self.future = future
@@ -331,18 +352,23 @@ class _Batch:
                 lat[key] = max(values)
         reason = self.template.reason or "; ".join(
             dict.fromkeys(c.reason for c in calls if c.reason)) or None
-        return _replace(self.template, status=overall(calls, self.template.reason),
-                        reason=reason, calls=calls, latencies_ms=lat)
+        return _with_reply(_replace(self.template, status=overall(calls, self.template.reason),
+                                    reason=reason, calls=calls, latencies_ms=lat),
+                           self.replier)
 
 
 class _Command:
-    """A queued device call: its messages share one deadline and one fate."""
+    """A queued device call: its messages (or its Home Assistant service call) share
+    one deadline and one fate."""
 
     def __init__(
         self, messages: Sequence[Message], deadline: float, created: float,
         batch: _Batch, index: int, template: CallOutcome,
+        service: ServiceCall | None = None,
     ) -> None:
         self.messages = tuple(messages)
+        self.service = service
+        """Sent through Home Assistant's WebSocket API instead of MQTT (no messages)."""
         self.deadline = deadline
         self.created = created
         """When the command began (end of speech): the time-to-live counts from here."""
@@ -385,8 +411,15 @@ class MqttLink:
         *,
         client_id: str | None = None,
         announce: bool = True,
+        homeassistant: HomeAssistantConfig | None = None,
     ) -> None:
         self.config = config
+        self.homeassistant_config = homeassistant
+        """``[homeassistant]``: where devices of style ``homeassistant_api`` are commanded."""
+        self.homeassistant: HomeAssistantLink | None = None
+        """The Home Assistant link, once a catalog needs it (see :meth:`_plan_homeassistant`)."""
+        self._services: set[_Command] = set()
+        """Commands handed to the Home Assistant link, their fate not known yet (worker)."""
         self.announce = announce
         """Be *the* assistant of the site: last will, availability, discovery, inputs.
         A one-shot client (``octohome say``) turns it off so that it neither
@@ -440,7 +473,8 @@ class MqttLink:
 
     @classmethod
     def from_settings(cls, settings: Settings, catalog: Catalog | None = None) -> MqttLink:
-        return cls(settings.mqtt, settings.site.id, catalog)
+        return cls(settings.mqtt, settings.site.id, catalog,
+                   homeassistant=settings.homeassistant)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -588,6 +622,7 @@ class MqttLink:
         )
         self._client.connect_async(self.config.host, self.config.port, self.config.keepalive)
         self._client.loop_start()
+        self._plan_homeassistant()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Report what is still queued as expired, go ``offline``, disconnect."""
@@ -596,6 +631,8 @@ class MqttLink:
         self._stopping = True
         self._events.put(("stop",))
         self._worker.join(timeout)
+        if self.homeassistant is not None:
+            self.homeassistant.stop(timeout)
         self._client.disconnect()
         self._client.loop_stop()
         self._worker = None
@@ -633,6 +670,8 @@ class MqttLink:
         thread = self._client.network_thread()
         if thread is None or not thread.is_alive():
             return False, "mqtt: paho's network thread died"
+        if self.homeassistant is not None:
+            return self.homeassistant.alive()
         return True, ""
 
     @property
@@ -667,7 +706,7 @@ class MqttLink:
         the user stopped speaking: the time-to-live counts from there.
         """
         return self._submit(template or Outcome("published"), [None],
-                            [(0, list(messages), CallOutcome("published"))],
+                            [(0, list(messages), CallOutcome("published"), None)],
                             created=created, ttl=ttl, report=report)
 
     def execute(
@@ -694,6 +733,7 @@ class MqttLink:
         latencies_ms: Mapping[str, float] | None = None,
         created: float | None = None,
         ttl: float | None = None,
+        replier: Replier | None = None,
     ) -> Future[Outcome]:
         """Validate, map, queue and report every call of an utterance (the daemon's
         main entry point).
@@ -704,14 +744,16 @@ class MqttLink:
         once all are known, and the retained state that Home Assistant shows is
         updated. Never raises for a bad call: that is a ``rejected`` call, and a
         step to a device whose state is not known a ``refused`` one.
+        ``replier`` words the outcome once every call's fate is known (the intent
+        event's ``reply``).
         """
         lat = dict(latencies_ms or {})
         template = Outcome("published", text=text, reason=parsed.reason, latencies_ms=lat)
         if not parsed.calls:
             status = overall((), parsed.reason)
-            return self._report_now(_replace(template, status=status))
+            return self._report_now(_with_reply(_replace(template, status=status), replier))
         results: list[CallOutcome | None] = []
-        commands: list[tuple[int, list[Message], CallOutcome]] = []
+        commands: list[tuple[int, list[Message], CallOutcome, ServiceCall | None]] = []
         for i, call in enumerate(parsed.calls):
             base = CallOutcome("published", call.function, dict(call.arguments))
             known: CallOutcome | None = None
@@ -729,24 +771,34 @@ class MqttLink:
                     log.warning("command rejected", function=call.function, reason=str(exc))
                     known = _replace(base, status="rejected", reason=str(exc))
                 else:
-                    commands.append((i, plan.messages, _replace(
-                        base, messages=tuple(plan.messages), sent_as=plan.sent_as)))
+                    if plan.service is not None and self.homeassistant is None:
+                        why = ("mapped to Home Assistant's API (style homeassistant_api) but"
+                               " [homeassistant] url and token are not set"
+                               if not self._homeassistant_configured
+                               else "the Home Assistant link is not started")
+                        log.warning("command rejected", function=call.function, reason=why)
+                        known = _replace(base, status="rejected", reason=why)
+                    else:
+                        commands.append((i, plan.messages, _replace(
+                            base, messages=tuple(plan.messages), sent_as=plan.sent_as),
+                            plan.service))
             results.append(known)
         return self._submit(template, results, commands, created=created, ttl=ttl,
-                            report=True)
+                            report=True, replier=replier)
 
     def _submit(
         self, template: Outcome, results: list[CallOutcome | None],
-        commands: Sequence[tuple[int, list[Message], CallOutcome]], *,
+        commands: Sequence[tuple[int, list[Message], CallOutcome, ServiceCall | None]], *,
         created: float | None, ttl: float | None, report: bool,
+        replier: Replier | None = None,
     ) -> Future[Outcome]:
         now = time.monotonic()
         created = now if created is None else created
         deadline = created + (self.config.command_ttl if ttl is None else ttl)
         future: Future[Outcome] = Future()
-        batch = _Batch(template, results, future, report)
-        batch.commands = [_Command(messages, deadline, created, batch, i, tmpl)
-                          for i, messages, tmpl in commands]
+        batch = _Batch(template, results, future, report, replier)
+        batch.commands = [_Command(messages, deadline, created, batch, i, tmpl, service)
+                          for i, messages, tmpl, service in commands]
         self._events.put(("batch", batch))
         return future
 
@@ -770,8 +822,7 @@ class MqttLink:
     def needs_state(self, calls: Sequence[Call]) -> bool:
         """Does any of these calls read a device's last state (a step without a
         relative command of its own)?"""
-        topics = self._state_topics
-        if not topics or self.catalog is None:
+        if not self._state_devices or self.catalog is None:
             return False
         return any(c.function in RELATIVE and c.arguments.get("device") in self._state_devices
                    for c in calls)
@@ -780,22 +831,61 @@ class MqttLink:
         """Wait until the state topics were subscribed once and their retained states
         had time to arrive (at once for a link connected a while: the daemon's, also
         while the broker is away). A one-shot client (``octohome say``) waits here
-        before a step that reads a state."""
+        before a step that reads a state. Entities of Home Assistant: until their
+        states were read once from Home Assistant."""
+        end = time.monotonic() + max(0.0, timeout)
+        hass = self.homeassistant
+        if (self._state_entities and hass is not None
+                and not hass.wait_states(end - time.monotonic())):
+            return False
         if not self._state_topics:
             return True
-        if not self._states_evt.wait(max(0.0, timeout)):
+        if not self._states_evt.wait(max(0.0, end - time.monotonic())):
             return False
         left = self._states_acked_at + self.STATE_SETTLE_S - time.monotonic()
         if left > 0:
-            time.sleep(min(left, max(0.0, timeout)))
+            time.sleep(min(left, max(0.0, end - time.monotonic())))
         return True
 
     def _state_plan(self, catalog: Catalog | None) -> None:
-        """The state topics to follow for a catalog (see :mod:`octohome.act.state`)."""
+        """The state topics (and Home Assistant entities) to follow for a catalog
+        (see :mod:`octohome.act.state`)."""
         sources = state_sources(catalog) if catalog is not None else []
         self._state_devices = frozenset(s.device for s in sources)
-        self._state_topics = tuple(dict.fromkeys(t for s in sources for t in s.topics))
+        self._state_topics = tuple(dict.fromkeys(
+            t for s in sources if s.entity_id is None for t in s.topics))
         self._state_topic_set = frozenset(self._state_topics)
+        self._state_entities = frozenset(
+            s.entity_id for s in sources if s.entity_id is not None)
+
+    @property
+    def _homeassistant_configured(self) -> bool:
+        cfg = self.homeassistant_config
+        return cfg is not None and cfg.configured
+
+    def _plan_homeassistant(self) -> None:
+        """Start the Home Assistant link once the link runs and its catalog has a device
+        of style ``homeassistant_api`` (and ``[homeassistant]`` is set); tell it which
+        entities to follow. Never stopped for a new catalog: a call may be in flight."""
+        catalog = self.catalog
+        if catalog is None or self._worker is None:
+            return
+        if self.homeassistant is None:
+            needed = any(t is not None and t.style == "homeassistant_api"
+                         for t in (*(d.mqtt for d in catalog.devices),
+                                   *(s.mqtt for s in catalog.scenes)))
+            if not needed:
+                return
+            if not self._homeassistant_configured:
+                log.warning("devices mapped to Home Assistant's API, but [homeassistant]"
+                            " url and token are not set: their calls will be rejected")
+                return
+            assert self.homeassistant_config is not None
+            self.homeassistant = HomeAssistantLink(self.homeassistant_config, self.states)
+            self.homeassistant.follow(self._state_entities)
+            self.homeassistant.start()
+            return
+        self.homeassistant.follow(self._state_entities)
 
     @property
     def catalog(self) -> Catalog | None:
@@ -807,6 +897,8 @@ class MqttLink:
         old = set(getattr(self, "_state_topics", ()))
         self._catalog = catalog
         self._state_plan(catalog)
+        if getattr(self, "_worker", None) is not None:
+            self._plan_homeassistant()
         client = getattr(self, "_client", None)
         if client is None or not self._up:
             return
@@ -1094,6 +1186,8 @@ class MqttLink:
             self._enqueue_batch(event[1])
         elif kind == "puback":
             self._acked(event[1], event[2])
+        elif kind == "service":
+            self._service_done(event[1], event[2])
         elif kind == "connected":
             self._reconnected(event[1])
         elif kind == "disconnected":
@@ -1127,6 +1221,9 @@ class MqttLink:
             self._enqueue(cmd)
 
     def _enqueue(self, cmd: _Command) -> None:
+        if cmd.service is not None:
+            self._call_service(cmd, cmd.service)
+            return
         if not cmd.messages:
             self._finish(cmd, "published")
             return
@@ -1176,6 +1273,27 @@ class MqttLink:
             # on_connect hands it back through drop_out_messages.
             self._inflight[info.mid] = item
 
+    def _call_service(self, cmd: _Command, service: ServiceCall) -> None:
+        """Hand a service call to the Home Assistant link; its fate comes back as an
+        event (the link keeps the deadline; :meth:`_expire` is the backstop)."""
+        hass = self.homeassistant
+        if hass is None:
+            self._finish(cmd, "expired", reason="the Home Assistant link is not running")
+            return
+        self._services.add(cmd)
+
+        def done(future: Future[ServiceResult]) -> None:
+            self._events.put(("service", cmd, future.result()))
+
+        hass.call(service, cmd.deadline).add_done_callback(done)
+
+    def _service_done(self, cmd: _Command, result: ServiceResult) -> None:
+        self._services.discard(cmd)
+        if cmd.done:
+            return
+        cmd.first_sent = cmd.last_sent = result.sent_at
+        self._finish(cmd, result.status, reason=result.reason, acked_at=result.acked_at)
+
     def _acked(self, mid: int, when: float) -> None:
         item = self._inflight.pop(mid, None)
         if item is None:
@@ -1210,6 +1328,13 @@ class MqttLink:
         """Report every command past its deadline ``expired``: those still in our
         queue, and those handed to paho but not acknowledged (paho's copy is
         removed, so that it is never sent after the deadline)."""
+        for cmd in [c for c in self._services if now > c.deadline + self.SETTLE_S]:
+            # The Home Assistant link settles every call by its deadline; no word
+            # from it this long after means it is stuck: still one fate.
+            self._services.discard(cmd)
+            if not cmd.done:
+                self._finish(cmd, "expired", reason="the Home Assistant link did not report"
+                             " its fate (it may have been carried out)")
         freed = False
         for mid, item in list(self._inflight.items()):
             cmd = item.cmd
@@ -1291,6 +1416,12 @@ class MqttLink:
             self._held.append(m)
 
     def _shutdown(self) -> None:
+        for cmd in list(self._services):
+            if not cmd.done:
+                self._finish(cmd, "expired", reason=(
+                    "assistant stopped before Home Assistant answered (it may have been"
+                    " carried out)"))
+        self._services.clear()
         for item in list(self._pending):
             if not item.cmd.done:
                 self._finish(item.cmd, "expired", reason="assistant stopped")
@@ -1318,6 +1449,19 @@ class MqttLink:
 
 
 _O = TypeVar("_O", Outcome, CallOutcome)
+
+
+def _with_reply(outcome: Outcome, replier: Replier | None) -> Outcome:
+    """The outcome with its reply; a replier that raises costs the reply, never the
+    outcome (it runs on the link's worker thread)."""
+    if replier is None:
+        return outcome
+    try:
+        reply = replier(outcome)
+    except Exception as exc:
+        log.exception("reply failed", error=str(exc))
+        return outcome
+    return _replace(outcome, reply=reply)
 
 
 def _replace(outcome: _O, **changes: Any) -> _O:

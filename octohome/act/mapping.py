@@ -28,6 +28,17 @@ the step is added to the value the device last reported on its state topic
 (``light.set_brightness`` 1..100: dimming never turns a light off), and sent as
 that absolute command; with no state seen the call is :class:`Refused`.
 
+A device reached through Home Assistant's WebSocket API (``style =
+"homeassistant_api"``, the entity's ``entity_id``) gets a :class:`ServiceCall`
+instead of messages: ``light.turn_on`` with ``brightness_pct``, ``color_name``
+or ``brightness_step_pct`` (Home Assistant's own relative command, so a light
+step needs no state), ``cover.set_cover_position``, ``climate.set_temperature``
+/ ``set_hvac_mode``, ``fan.set_percentage``, ``media_player.volume_set``,
+``scene.turn_on``, ... (:data:`SERVICE_PRESETS`); a device's ``services`` table
+replaces a preset per function. A volume or temperature step is computed from
+the entity's state in Home Assistant (its ``volume_level`` or ``temperature``
+attribute, read where the absolute call puts the value), as for MQTT devices.
+
 Safety: a payload template can only reference *argument names* of the function,
 and it is filled with the arguments after ``Catalog.validate_call`` (then
 transformed by data from the catalog). Topics never contain argument values.
@@ -51,6 +62,7 @@ from octohome.core.targets import (
     CommandSpec,
     MappingError,
     MqttTarget,
+    ServiceSpec,
     number_text,
 )
 
@@ -73,6 +85,28 @@ class Message:
 
     retain: bool = False
     """Commands are never retained: a restarted device must not replay an old command."""
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    """One Home Assistant service call, ready for the WebSocket API (``call_service``)."""
+
+    domain: str
+    service: str
+    entity_id: str
+    """The target: always the device's (or scene's) own entity."""
+
+    data: Mapping[str, Any]
+    """Service data from validated, transformed arguments only."""
+
+    def message(self) -> dict[str, Any]:
+        """The ``call_service`` command, without its ``id``."""
+        return {"type": "call_service", "domain": self.domain, "service": self.service,
+                "service_data": dict(self.data), "target": {"entity_id": self.entity_id}}
+
+    def __str__(self) -> str:
+        args = "".join(f", {k}={v}" for k, v in self.data.items())
+        return f"{self.domain}.{self.service}({self.entity_id}{args})"
 
 
 # -- presets -------------------------------------------------------------------------
@@ -194,6 +228,88 @@ _PRESETS: dict[str, dict[str, tuple[_Raw, ...]]] = {
     },
 }
 """Built-in mappings per style and function (keys starting with ``_`` are filled per device)."""
+
+SERVICE_PRESETS: dict[str, _Raw] = {
+    "light.turn_on": {"service": "light.turn_on"},
+    "light.turn_off": {"service": "light.turn_off"},
+    "light.set_brightness": {"service": "light.turn_on",
+                             "data": {"brightness_pct": "{brightness}"}},
+    # Home Assistant's own relative command, in percent points like the function.
+    "light.step_brightness": {"service": "light.turn_on",
+                              "data": {"brightness_step_pct": "{step}"}},
+    "light.set_color": {"service": "light.turn_on", "data": {"color_name": "{color}"}},
+    "switch.turn_on": {"service": "switch.turn_on"},
+    "switch.turn_off": {"service": "switch.turn_off"},
+    "cover.open": {"service": "cover.open_cover"},
+    "cover.close": {"service": "cover.close_cover"},
+    "cover.set_position": {"service": "cover.set_cover_position",
+                           "data": {"position": "{position}"}},
+    "climate.set_temperature": {"service": "climate.set_temperature",
+                                "data": {"temperature": "{temperature}"}},
+    "climate.set_mode": {"service": "climate.set_hvac_mode", "data": {"hvac_mode": "{mode}"}},
+    "lock.lock": {"service": "lock.lock"},
+    "lock.unlock": {"service": "lock.unlock"},
+    "fan.turn_on": {"service": "fan.turn_on"},
+    "fan.turn_off": {"service": "fan.turn_off"},
+    "fan.set_speed": {"service": "fan.set_percentage", "data": {"percentage": "{speed}"},
+                      "transforms": {"speed": {"map": {"low": 33, "medium": 67, "high": 100}}}},
+    "media.play": {"service": "media_player.media_play"},
+    "media.pause": {"service": "media_player.media_pause"},
+    # volume_level is 0..1 in Home Assistant; its state reports it the same way.
+    "media.set_volume": {"service": "media_player.volume_set",
+                         "data": {"volume_level": "{volume}"},
+                         "transforms": {"volume": {"input": (0, 100), "output": (0, 1),
+                                                   "digits": 2}}},
+    "scene.activate": {"service": "scene.turn_on"},
+}
+"""Home Assistant service calls per function (``style = "homeassistant_api"``). The volume
+and temperature steps have none: they are computed from the entity's state."""
+
+
+def service_spec(target: MqttTarget, function: str) -> tuple[ServiceSpec | None, bool]:
+    """The service call spec of a function and whether it comes from a preset."""
+    if function in target.services:
+        return target.services[function], False
+    raw = SERVICE_PRESETS.get(function) if target.style == "homeassistant_api" else None
+    if raw is None:
+        return None, False
+    transforms = dict(raw.get("transforms", {}))
+    transforms.update({k: v.model_dump(exclude_none=True) for k, v in target.transforms.items()})
+    return ServiceSpec.model_validate({**raw, "transforms": transforms}), True
+
+
+def render_service(target: MqttTarget, function: str, spec: ServiceSpec,
+                   arguments: Mapping[str, Any], *, preset: bool = False) -> ServiceCall:
+    """The service call of one function from validated arguments.
+
+    A preset's domain must be the entity's: a light function on a ``switch.``
+    entity (a lamp on a smart plug) is switched with ``homeassistant.turn_on`` /
+    ``turn_off``, which Home Assistant dispatches by domain; any other function
+    on an entity of another domain is a mapping error (say which service in
+    ``services``)."""
+    assert target.entity_id is not None
+    transforms = dict(spec.transforms) if preset else {**target.transforms, **spec.transforms}
+    values = {
+        name: (transforms[name].apply(name, v) if name in transforms else v)
+        for name, v in arguments.items()
+    }
+    domain, service = spec.domain, spec.name
+    entity_domain = target.entity_id.split(".", 1)[0]
+    if preset and domain != entity_domain:
+        if service in ("turn_on", "turn_off") and not spec.data:
+            domain = "homeassistant"
+        else:
+            raise MappingError(
+                f"{function}: {target.entity_id} is not a {domain} entity, and the preset"
+                f" calls {spec.service} (say which service in services.\"{function}\")")
+    data = _fill(spec.data, values)
+    return ServiceCall(domain, service, target.entity_id, data)
+
+
+def has_own_command(target: MqttTarget, function: str) -> bool:
+    """Does the mapping carry this function itself (messages or a service call)?
+    For a step function, False means it is computed from the device's state."""
+    return bool(specs_of(target, function)[0]) or service_spec(target, function)[0] is not None
 
 
 def specs_of(target: MqttTarget, function: str) -> tuple[tuple[CommandSpec, ...], bool]:
@@ -325,6 +441,8 @@ class Plan:
 
     messages: list[Message]
     sent_as: Call | None = None
+    service: ServiceCall | None = None
+    """The Home Assistant service call (``style = "homeassistant_api"``): no messages then."""
 
 
 def _placeholder_path(template: Any, name: str) -> tuple[str, ...] | None:
@@ -344,6 +462,8 @@ def state_source(catalog: Catalog, device: str, function: str) -> StateSource:
     :mod:`octohome.act.state`). Raises MappingError when it cannot be derived."""
     rel = RELATIVE[function]
     target = target_of(catalog, function, {"device": device})
+    if target.style == "homeassistant_api":
+        return _entity_source(target, device, function)
     specs, preset = specs_of(target, rel.absolute)
     for spec in specs:
         path = _placeholder_path(spec.payload, rel.arg)
@@ -366,6 +486,23 @@ def state_source(catalog: Catalog, device: str, function: str) -> StateSource:
         f" ({payloads}) does not carry {{{rel.arg}}} alone, so its state cannot be read back")
 
 
+def _entity_source(target: MqttTarget, device: str, function: str) -> StateSource:
+    """A Home Assistant entity's value behind a step: the state attribute named like
+    the service data key of the absolute call (``temperature``, ``volume_level``)."""
+    rel = RELATIVE[function]
+    spec, preset = service_spec(target, rel.absolute)
+    path = _placeholder_path(spec.data, rel.arg) if spec is not None else None
+    if spec is None or not path:
+        shown = json.dumps(spec.data) if spec is not None else "none"
+        raise MappingError(
+            f"{function}: {device!r} has no service for it, and its {rel.absolute} service"
+            f" data ({shown}) does not carry {{{rel.arg}}} under a key, so the entity's"
+            " attribute cannot be read back")
+    transforms = dict(spec.transforms) if preset else {**target.transforms, **spec.transforms}
+    return StateSource(device, (), path, transforms.get(rel.arg), None,
+                       entity_id=target.entity_id)
+
+
 def state_sources(catalog: Catalog) -> list[StateSource]:
     """Every state the link must follow: devices with a step function and no relative
     command of their own (those that cannot be read back are left out)."""
@@ -375,7 +512,7 @@ def state_sources(catalog: Catalog) -> list[StateSource]:
             continue
         for device in catalog.signature(function).device_ids:
             target = catalog.device_by_id[device].mqtt
-            if target is None or specs_of(target, function)[0]:
+            if target is None or has_own_command(target, function):
                 continue
             try:
                 out.append(state_source(catalog, device, function))
@@ -423,10 +560,19 @@ def plan_messages(catalog: Catalog, call: Call, states: DeviceStates | None = No
         return Plan([])
     arguments = catalog.validate_call(call.function, dict(call.arguments))
     target = target_of(catalog, call.function, arguments)
-    specs, preset = specs_of(target, call.function)
-    if not specs and call.function in RELATIVE:
+    if not has_own_command(target, call.function) and call.function in RELATIVE:
         absolute = _from_state(catalog, call.function, arguments, states)
-        return Plan(plan_messages(catalog, absolute).messages, absolute)
+        inner = plan_messages(catalog, absolute)
+        return Plan(inner.messages, absolute, inner.service)
+    if target.style == "homeassistant_api":
+        spec, preset = service_spec(target, call.function)
+        if spec is None:
+            raise MappingError(
+                f"{call.function}: no service for it in the homeassistant_api mqtt table"
+                f" (add services.\"{call.function}\")")
+        return Plan([], service=render_service(target, call.function, spec, arguments,
+                                               preset=preset))
+    specs, preset = specs_of(target, call.function)
     if not specs:
         raise MappingError(
             f"{call.function}: no mapping in the {target.style} mqtt table"
@@ -475,7 +621,7 @@ def check_mapping(catalog: Catalog) -> list[str]:
             # No relative command of its own: its state must be readable (once per device).
             device = arguments["device"]
             target = catalog.device_by_id[device].mqtt
-            if target is not None and not specs_of(target, function)[0]:
+            if target is not None and not has_own_command(target, function):
                 if (function, device) not in checked:
                     checked.add((function, device))
                     try:

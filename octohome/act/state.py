@@ -20,6 +20,13 @@ Where the state is read, by the conventions of zigbee2mqtt and Home Assistant
 * the command's transform of that argument is inverted (brightness 0..254 ->
   0..100 percent), and a light whose JSON ``state`` is ``OFF`` is at 0.
 
+A device reached through Home Assistant's WebSocket API (``style =
+"homeassistant_api"``) has no state topic: the Home Assistant link keeps its
+entity's state here (:meth:`DeviceStates.set_entity`, the attributes with the
+state under ``state``), and the value is the attribute named like the service
+data key of the absolute call (``temperature``; ``volume_level``, 0..1, whose
+transform is inverted to percent).
+
 Everything here is data arriving from the network: a value is used only when it
 is a finite number, and the absolute call built from it is clamped and then
 validated against the catalog like any other call.
@@ -84,6 +91,13 @@ class DeviceStates:
             self._seen[topic] = Seen(time.monotonic(), text, fields)
         return True
 
+    def set_entity(self, entity_id: str, state: str, attributes: dict[str, Any]) -> None:
+        """Record a Home Assistant entity's whole state (it replaces the last one: Home
+        Assistant always sends every attribute)."""
+        fields = {**attributes, "state": state}
+        with self._lock:
+            self._seen[entity_key(entity_id)] = Seen(time.monotonic(), state, fields)
+
     def get(self, topic: str) -> Seen | None:
         with self._lock:
             return self._seen.get(topic)
@@ -95,6 +109,13 @@ class DeviceStates:
     def __len__(self) -> int:
         with self._lock:
             return len(self._seen)
+
+
+def entity_key(entity_id: str) -> str:
+    """Where a Home Assistant entity's state is kept in :class:`DeviceStates`, beside
+    the MQTT state topics (a topic could be spelt like this, but none of a device
+    mapping is: state topics end where a command topic's ``/set`` was)."""
+    return f"hass:{entity_id}"
 
 
 @dataclass(frozen=True)
@@ -121,9 +142,17 @@ class StateSource:
     switch_key: str | None = None
     """JSON key saying ``ON``/``OFF`` (lights), or None."""
 
+    entity_id: str | None = None
+    """A Home Assistant entity (``style = "homeassistant_api"``) instead of topics."""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Where its state is kept in :class:`DeviceStates`."""
+        return self.topics if self.entity_id is None else (entity_key(self.entity_id),)
+
     def read(self, states: DeviceStates) -> Reading | None:
         """The current value from the newest topic that carries one; None: unknown."""
-        seen = [s for s in (states.get(t) for t in self.topics) if s is not None]
+        seen = [s for s in (states.get(t) for t in self.keys) if s is not None]
         for s in sorted(seen, key=lambda x: x.at, reverse=True):
             reading = self._read(s)
             if reading is not None:

@@ -47,6 +47,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "CUDA when present) -> merged GGUF -> quantized with llama.cpp. Shows a\n"
         "progress bar with ETA. The demo home takes about 30 minutes on 2 cores.",
     ),
+    "import": (
+        "octohome.cli.import_",
+        "write a catalog of your own home from zigbee2mqtt or Home Assistant",
+        "'octohome import zigbee2mqtt' reads the devices zigbee2mqtt keeps on the broker;\n"
+        "'octohome import homeassistant' the entities exposed to Assist, with their areas,\n"
+        "floors, aliases and scenes. Writes devices.toml, rooms.toml, scenes.toml and\n"
+        "functions.toml (only the functions the devices have) into --out. Run it again to\n"
+        "update: ids stay, your own edits and devices stay, and it says what changed.",
+    ),
     "model": (
         "octohome.cli.model",
         "build or inspect model files",
@@ -67,6 +76,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "(--input -) and print wake, speech start/end and transcript events.",
     ),
     "say": ("octohome.cli.say", "run one text command: text -> model -> MQTT", "Publishes with [mqtt] host, port, username, password (OCTOHOME_MQTT__*). Exit 0 published, 1 not a command, 3 expired, 4 rejected."),  # noqa: E501
+    "converse": (
+        "octohome.cli.converse",
+        "try a conversation from text or WAV files: calls and spoken replies",
+        "Each ITEM is a line of text or a WAV file (heard by Whisper); '+N' lets N\n"
+        "seconds pass. Prints what was heard, the calls and the reply of each utterance;\n"
+        "--reply-dir DIR writes the spoken replies (Piper) as WAV files. Follow-ups\n"
+        "('turn it off', 'and the bedroom too', 'undo'), questions asked back and\n"
+        "sensitive functions behave as with the microphone. Calls are shown, not sent,\n"
+        "unless --mqtt.",
+    ),
     "run": (
         "octohome.cli.run",
         "run the assistant: microphone -> wake -> speech -> model -> MQTT",

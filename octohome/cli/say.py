@@ -57,7 +57,8 @@ def say_once(
 
     base_id = settings.mqtt.client_id or f"octohome-{settings.site.id}"
     link = MqttLink(settings.mqtt, settings.site.id, catalog,
-                    client_id=f"{base_id}-say-{os.getpid()}", announce=False)
+                    client_id=f"{base_id}-say-{os.getpid()}", announce=False,
+                    homeassistant=settings.homeassistant)
     wait = (settings.mqtt.command_ttl if ttl is None else ttl) + 5.0
     link.start()
     try:

@@ -67,6 +67,11 @@ class Parsed:
     reason: str | None = None
     """Why nothing (or not everything) is done, in words a person understands."""
 
+    margin: float = float("inf")
+    """How sure the model was: the smallest gap, in logits, between its choice and the
+    runner-up at any decision it made (function, device, value, end). A guess (a small
+    margin) on a door lock is worse than no call: see the callers' policies."""
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"calls": [c.to_json() for c in self.calls]}
         if self.reason:

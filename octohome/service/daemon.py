@@ -15,8 +15,21 @@ commands for their time-to-live while the broker is away.
     audio   frames -> Listener (wake/VAD) -> SpeechEnd ------\\
     stt     SpeechEnd -> Whisper (thread) -> text -------------> commands queue
     inputs  MQTT say (text) / listen (push-to-talk) / mute -/
-    commands text (+ room) -> Parser.parse (thread) -> MqttLink.execute_parsed -> log line
+    commands text (+ room) -> Dialogue.interpret: Parser.parse (thread)
+             -> MqttLink.execute_parsed -> log line -> reply
+    speak   reply -> Piper or a chime (thread) -> speaker (thread); the microphone is
+            deaf meanwhile; then the answer / follow-up window opens (no wake word)
     heartbeat  liveness -> systemd WATCHDOG=1 and STATUS=
+
+Talking back (``[reply]``, :mod:`octohome.speak`, :mod:`octohome.service.dialogue`):
+every utterance gets a reply, on its intent event (``reply``) and, unless
+``mode = "none"``, muted or ``--no-audio``, said aloud. While a reply plays (and
+``[reply] tail_s`` after) the microphone's frames are replaced by silence, so
+octohome never hears itself. After a question ("Which lights? Say the room.",
+"Unlock the front door?") and after a spoken command, the listener is opened
+without the wake word (as push-to-talk does) for the answer or a follow-up;
+speech heard that way after its window has closed is ignored, and a window in
+which nobody speaks closes.
 
 Per utterance, exactly one log line ``utterance`` carries the transcript, every
 call with its status, the utterance's status and reason, and the milliseconds
@@ -74,6 +87,10 @@ if TYPE_CHECKING:
     from octohome.hear.listener import Listener
     from octohome.hear.sources import AudioSource
     from octohome.hear.stt import Transcriber
+    from octohome.service.dialogue import Dialogue, Turn
+    from octohome.speak.output import Played
+    from octohome.speak.reply import Reply
+    from octohome.speak.speaker import Speaker, Spoken
 
 log = structlog.get_logger("octohome.service.daemon")
 
@@ -114,6 +131,34 @@ class Utterance:
     audio_s: float | None = None
     room: str | None = None
     """The room it was said in when the say named one; None: ``[site] room``."""
+
+    t_start: float | None = None
+    """``time.monotonic()`` when the speech began (None: a say)."""
+
+    wakeless: bool = False
+    """Heard in a window octohome opened after a reply, without the wake word."""
+
+
+@dataclass
+class _Speech:
+    """A speech segment on its way to Whisper."""
+
+    audio: np.ndarray
+    t_end: float
+    kind: str
+    t_start: float | None = None
+    wakeless: bool = False
+
+
+@dataclass
+class ReplyJob:
+    """A reply on its way to the speaker."""
+
+    utterance: Utterance
+    outcome: Outcome
+    turn: Turn
+    reply: Reply
+    queued: float
 
 
 @dataclass
@@ -201,6 +246,8 @@ class Daemon:
         notifier: Notifier | None = None,
         on_outcome: Callable[[Utterance, Outcome], None] | None = None,
         source_factory: Callable[[str, str | int | None], AudioSource] | None = None,
+        speaker: Speaker | None = None,
+        on_reply: Callable[[ReplyJob, Spoken | None], None] | None = None,
     ) -> None:
         self.settings = settings
         self.config_path = config_path
@@ -214,6 +261,10 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.on_outcome = on_outcome
         self.source_factory = source_factory
+        self.speaker = speaker
+        """Says replies (None: not said; ``--no-audio`` or ``[reply] mode = "none"``)."""
+        self.on_reply = on_reply
+        self.dialogue: Dialogue | None = None
         self.catalog: Catalog | None = None
         self.parser: ParserLike | None = None
         self.stats = Stats()
@@ -221,7 +272,13 @@ class Daemon:
         self.state = "starting"
         self._stop: asyncio.Event | None = None
         self._commands: asyncio.Queue[Utterance] | None = None
-        self._speech: asyncio.Queue[tuple[np.ndarray, float, str]] | None = None
+        self._speech: asyncio.Queue[_Speech] | None = None
+        self._replies: asyncio.Queue[ReplyJob] | None = None
+        self._deaf_until = 0.0
+        """The microphone hears silence until then (a reply playing, and its tail)."""
+        self._arming = False
+        self._armed_by_us = False
+        self._speech_started: float | None = None
         self._stages: dict[str, Stage] = {}
         self._outcomes: set[asyncio.Task[Any]] = set()
         self._busy_since: float | None = None
@@ -245,6 +302,7 @@ class Daemon:
         check_room(self.settings, self.catalog)
         self.parser = self.parser_factory(self.settings, self.catalog)
         model_s = time.perf_counter() - t0
+        self._load_dialogue()
         if self.audio_enabled:
             from octohome.hear.listener import Listener
 
@@ -270,12 +328,29 @@ class Daemon:
             audio=self.input_spec if self.audio_enabled else None,
         )
 
+    def _load_dialogue(self) -> None:
+        """The conversation state and, when replies are said, the speaker (Piper loads
+        here, about a second)."""
+        from octohome.core.secrets import add_secret
+        from octohome.service.dialogue import Dialogue
+
+        assert self.catalog is not None
+        pin = self.settings.sensitive.pin
+        if pin is not None:
+            add_secret(pin.get_secret_value())  # masked in every log line
+        self.dialogue = Dialogue(self.catalog, self.settings.reply, self.settings.sensitive)
+        if self.speaker is None and self.audio_enabled and self.settings.reply.mode != "none":
+            from octohome.speak.speaker import Speaker
+
+            self.speaker = Speaker.from_config(self.settings.reply)
+
     async def run(self) -> int:
         """Run until stopped (signal, ``request_stop``, or the end of a file input)."""
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         self._commands = asyncio.Queue(self.COMMANDS_MAX)
         self._speech = asyncio.Queue(self.SPEECH_MAX)
+        self._replies = asyncio.Queue(self.REPLIES_MAX)
         if self.parser is None:
             await asyncio.to_thread(self.load)
         assert self.link is not None
@@ -285,6 +360,12 @@ class Daemon:
         self._add_stage("commands", self._commands_stage)
         self._add_stage("inputs", lambda: self._inputs_stage(inputs))
         self._add_stage("heartbeat", self._heartbeat_stage)
+        if self.speaker is not None:
+            self._add_stage("speak", self._speak_stage)
+            if self.settings.reply.prepare and self.catalog is not None:
+                from octohome.speak.reply import likely_replies
+
+                self.speaker.prepare(likely_replies(self.catalog))
         if self.audio_enabled:
             self._add_stage("stt", self._stt_stage)
             file_input = self._is_file_input()
@@ -364,7 +445,7 @@ class Daemon:
     # -- stages ------------------------------------------------------------------------
 
     async def _audio_stage(self) -> None:
-        from octohome.hear.listener import ListenTimeout, SpeechEnd, WakeEvent
+        from octohome.hear.listener import ListenTimeout, SpeechEnd, SpeechStart, WakeEvent
         from octohome.hear.sources import open_source
 
         assert self.listener is not None and self._speech is not None
@@ -378,14 +459,27 @@ class Daemon:
         try:
             async for ev in self.listener.events(_heartbeat(source, self)):
                 if isinstance(ev, SpeechEnd):
+                    wakeless, self._armed_by_us = self._armed_by_us, False
+                    started, self._speech_started = self._speech_started, None
                     if self.muted:
                         log.info("speech ignored: muted", seconds=round(ev.seconds, 2))
                         continue
-                    self._offer(self._speech, (ev.audio, time.monotonic(), kind))
+                    self._offer(self._speech, _Speech(ev.audio, time.monotonic(), kind,
+                                                      started, wakeless))
+                elif isinstance(ev, SpeechStart):
+                    self._speech_started = time.monotonic()
                 elif isinstance(ev, WakeEvent):
-                    log.info("wake", source=ev.source, t=ev.t)
+                    # a "ptt" wake right after our trigger is our own window
+                    self._armed_by_us = ev.source == "ptt" and self._arming
+                    self._arming = False
+                    log.info("wake", source=ev.source, t=ev.t,
+                             **({"window": True} if self._armed_by_us else {}))
                 elif isinstance(ev, ListenTimeout):
                     log.info("listen timeout", t=ev.t)
+                    if self._armed_by_us and self.dialogue is not None:
+                        self.dialogue.silence()
+                        log.info("window closed: nobody spoke")
+                    self._armed_by_us = False
         finally:
             self._source = None
 
@@ -395,7 +489,7 @@ class Daemon:
         transcriber = self.transcriber
         while True:
             item = await self._speech.get()
-            audio, t_end, kind = item
+            audio, t_end, kind = item.audio, item.t_end, item.kind
             try:
                 if self._past_ttl(t_end):
                     self._expire_utterance(_speech_utterance(item),
@@ -413,7 +507,8 @@ class Daemon:
                              audio_s=round(tr.audio_seconds, 2), ms={"stt": round(stt_ms, 1)})
                     continue
                 self._offer(self._commands,
-                            Utterance(tr.text, kind, t_end, stt_ms, round(tr.audio_seconds, 2)))
+                            Utterance(tr.text, kind, t_end, stt_ms, round(tr.audio_seconds, 2),
+                                      t_start=item.t_start, wakeless=item.wakeless))
             finally:
                 self._speech.task_done()
 
@@ -466,6 +561,10 @@ class Daemon:
         if q.full():
             old = q.get_nowait()
             q.task_done()
+            if isinstance(old, ReplyJob):
+                log.warning("reply queue full, oldest reply not said", reply=old.reply.text)
+                q.put_nowait(item)
+                return
             which = "speech" if q is self._speech else "commands"
             log.warning("queue full, oldest utterance dropped", queue=which,
                         size=q.maxsize)
@@ -488,30 +587,46 @@ class Daemon:
 
     async def _handle(self, u: Utterance) -> None:
         from octohome.core.calls import NOTHING
-        from octohome.service.handle import handle_text
+        from octohome.service.dialogue import Turn
+        from octohome.service.handle import handle_turn, replier_for
 
         assert self.link is not None and self.parser is not None
-        parser = self.parser
+        assert self.dialogue is not None
+        parser, dialogue = self.parser, self.dialogue
         room = u.room or self.settings.site.room
+        now = u.t_start if u.t_start is not None else u.t_end
+        if u.wakeless and not dialogue.window_open(now):
+            log.info("speech ignored: heard without the wake word after the window closed",
+                     seconds=u.audio_s)
+            return
         self._busy_since = time.monotonic()
         t0 = time.monotonic()
         try:
-            # transcript event, model (in this worker thread), commands, intent event
-            future = await asyncio.to_thread(
-                handle_text, self.link, parser, u.text, room=room, source=u.source,
-                stt_ms=u.stt_ms, created=u.t_end)
+            # transcript event, dialogue + model (in this worker thread), commands,
+            # intent event (with the reply)
+            turn, shown, future = await asyncio.to_thread(
+                handle_turn, self.link, dialogue, parser, u.text, room=room,
+                source=u.source, stt_ms=u.stt_ms, created=u.t_end, now=now)
         except Exception as exc:
             # A model bug must not take the stage down for every later command.
-            log.exception("model failed on an utterance", transcript=u.text, error=str(exc))
-            future = self.link.execute_parsed(NOTHING, text=u.text, created=u.t_end)
+            shown = dialogue.shown_text(u.text, now)
+            log.exception("model failed on an utterance", transcript=shown, error=str(exc))
+            turn = Turn(NOTHING, "command")
+            future = self.link.execute_parsed(NOTHING, text=shown, created=u.t_end,
+                                              replier=replier_for(turn, dialogue.catalog))
+        if shown != u.text:
+            from dataclasses import replace
+
+            u = replace(u, text=shown)
         model_ms = (time.monotonic() - t0) * 1000
-        task = asyncio.create_task(self._report(u, future, model_ms))
+        task = asyncio.create_task(self._report(u, future, model_ms, turn))
         self._outcomes.add(task)
         task.add_done_callback(self._outcomes.discard)
 
-    async def _report(self, u: Utterance, future: Any, model_ms: float | None) -> None:
-        """Wait for an utterance's outcome and log its one ``utterance`` line
-        (``model_ms`` None: the model never ran on it)."""
+    async def _report(self, u: Utterance, future: Any, model_ms: float | None,
+                      turn: Turn | None = None) -> None:
+        """Wait for an utterance's outcome, log its one ``utterance`` line (``model_ms``
+        None: the model never ran on it) and hand its reply to the speaker."""
         outcome: Outcome = await asyncio.wrap_future(future)
         lat = dict(outcome.latencies_ms)
         model_ms = lat.get("model", model_ms)
@@ -545,9 +660,90 @@ class Daemon:
             status=st, reason=outcome.reason, ms=ms,
             **({"room": room} if (room := u.room or self.settings.site.room) else {}),
             **({"audio_s": u.audio_s} if u.audio_s is not None else {}),
+            **({"reply": outcome.reply} if outcome.reply is not None else {}),
+            **({"turn": turn.kind} if turn is not None and turn.kind != "command" else {}),
         )
         if self.on_outcome is not None:
             self.on_outcome(u, outcome)
+        if turn is not None:
+            self._reply(u, outcome, turn)
+
+    # -- replies -----------------------------------------------------------------------
+
+    REPLIES_MAX = 20
+    REPLY_STALE_S = 10.0
+    """A reply that waited this long for the speaker is not said any more."""
+
+    def _reply(self, u: Utterance, outcome: Outcome, turn: Turn) -> None:
+        """Hand the outcome's reply to the speaker, or open the windows at once when
+        nothing is said."""
+        from octohome.speak.reply import Reply, tone_of
+
+        text = outcome.reply
+        if self.speaker is None or self.muted or not text or self._replies is None:
+            self._replied(u, turn, time.monotonic())
+            return
+        tone = "question" if turn.expect is not None else tone_of(outcome.status)
+        self._offer(self._replies, ReplyJob(u, outcome, turn, Reply(text, tone),
+                                            time.monotonic()))
+
+    async def _speak_stage(self) -> None:
+        """Replies -> sound (thread) -> speaker (thread); the microphone deaf meanwhile."""
+        assert self._replies is not None and self.speaker is not None
+        speaker = self.speaker
+        tail = self.settings.reply.tail_s
+        while True:
+            job = await self._replies.get()
+            end = time.monotonic()
+            spoken: Spoken | None = None
+            try:
+                if end - job.queued > self.REPLY_STALE_S:
+                    log.warning("reply not said: it waited too long", reply=job.reply.text)
+                    continue
+                if self.muted:
+                    continue
+                t0 = time.perf_counter()
+                sound = await asyncio.to_thread(speaker.sound, job.reply)
+                synth_s = time.perf_counter() - t0
+                if sound is None:
+                    continue
+                self._deaf_until = float("inf")
+                played: Played | None = None
+                try:
+                    played = await asyncio.to_thread(speaker.play, sound)
+                finally:
+                    end = played.ends if played is not None else time.monotonic()
+                    self._deaf_until = end + tail
+                from octohome.speak.speaker import Spoken
+
+                spoken = Spoken(job.reply, sound, played, synth_s)
+                log.info("reply said", reply=job.reply.text, seconds=round(sound.seconds, 2),
+                         synth_ms=round(synth_s * 1000, 1))
+            finally:
+                self._replies.task_done()
+                self._replied(job.utterance, job.turn, end + tail)
+                if self.on_reply is not None:
+                    self.on_reply(job, spoken)
+
+    def _replied(self, u: Utterance, turn: Turn, at: float) -> None:
+        """The reply is over (or was not said): the answer and follow-up windows start,
+        and the listener is opened for them without the wake word."""
+        if self.dialogue is None:
+            return
+        self.dialogue.replied(at)
+        listener = self.listener
+        if listener is None or not self.audio_enabled or listener.mode == "none":
+            return  # voice alone: every utterance is heard anyway
+        if turn.expect is None and (u.source == "say" or not self.dialogue.window_open(at)):
+            return  # nothing to answer, no command to follow up
+        loop = asyncio.get_running_loop()
+        loop.call_at(loop.time() + max(0.0, at - time.monotonic()), self._open_window)
+
+    def _open_window(self) -> None:
+        if self.listener is None or self.muted or self._draining:
+            return
+        self._arming = True
+        self.listener.trigger()
 
     async def _heartbeat_stage(self) -> None:
         wd = self.notifier.watchdog_s
@@ -564,6 +760,7 @@ class Daemon:
             self.notifier.status(self._status_text() if healthy else f"unhealthy: {why}")
             if self.exit_at_end and not self._draining and self._input_finished():
                 await self._drain_inputs()
+                await self._drain_replies()
                 self.request_stop(0)
             await asyncio.sleep(interval if not self.exit_at_end else 0.05)
 
@@ -575,6 +772,17 @@ class Daemon:
         assert self._speech is not None and self._commands is not None
         await self._speech.join()
         await self._commands.join()
+
+    async def _drain_replies(self) -> None:
+        """A file input read to its end: its last replies are said before the exit
+        (bounded: a speaker that fails is retried with backoff meanwhile)."""
+        if self._replies is None or "speak" not in self._stages:
+            return
+        pending = [t for t in self._outcomes if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=self.settings.mqtt.command_ttl + 5.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._replies.join(), timeout=self.REPLY_STALE_S)
 
     def _expire_left(self, reason: str) -> None:
         """Report what a timed-out drain left in the queues expired (one line each)."""
@@ -654,10 +862,13 @@ class Daemon:
                       error=str(exc))
             self.notifier.notify("READY=1", f"STATUS=reload refused: {exc}"[:500])
             return False
-        changed = [k for k in ("site", "mqtt", "audio", "stt")
+        changed = [k for k in ("site", "mqtt", "audio", "stt", "reply", "sensitive")
                    if getattr(settings, k) != getattr(self.settings, k)]
         self.parser = parser
         self.catalog = catalog
+        if self.dialogue is not None:
+            self.dialogue.catalog = catalog
+            self.dialogue.reset()
         if self.link is not None:
             self.link.catalog = catalog
         from octohome.service import logs
@@ -717,6 +928,8 @@ class Daemon:
             await asyncio.wait(pending, timeout=1.0)
         if self.link is not None:
             await asyncio.to_thread(self.link.stop, self.LINK_STOP_S)
+        if self.speaker is not None:
+            await asyncio.to_thread(self.speaker.close)
         log.info("stopped", drained=left, utterances=self.stats.utterances,
                  published=self.stats.published, expired=self.stats.expired)
 
@@ -734,14 +947,16 @@ def check_room(settings: Settings, catalog: Catalog) -> None:
             f" (rooms: {names})")
 
 
-def _speech_utterance(item: tuple[np.ndarray, float, str]) -> Utterance:
+def _speech_utterance(item: _Speech) -> Utterance:
     """A speech segment not transcribed (yet), as an utterance to report."""
-    audio, t_end, kind = item
-    return Utterance("", kind, t_end, audio_s=round(len(audio) / 16000, 2))
+    return Utterance("", item.kind, item.t_end, audio_s=round(len(item.audio) / 16000, 2))
 
 
 def _heartbeat(source: AudioSource, daemon: Daemon) -> AudioSource:
-    """Wrap an audio source so that every frame proves the audio path is alive."""
+    """Wrap an audio source so that every frame proves the audio path is alive, and
+    is silence while a reply plays (the assistant must not hear itself)."""
+    import numpy as np
+
     from octohome.hear.sources import AudioSource
 
     class _Heartbeat(AudioSource):
@@ -751,7 +966,10 @@ def _heartbeat(source: AudioSource, daemon: Daemon) -> AudioSource:
 
         def frames(self) -> Iterator[np.ndarray]:
             for f in self.source.frames():
-                daemon._last_frame = time.monotonic()
+                now = time.monotonic()
+                daemon._last_frame = now
+                if now < daemon._deaf_until:
+                    f = np.zeros_like(f)
                 yield f
 
         def close(self) -> None:
@@ -773,8 +991,9 @@ def _total_ms(lat: dict[str, float] | Any) -> float | None:
 def _expected(exc: BaseException) -> bool:
     """Errors with a clear message (no traceback needed in the journal)."""
     from octohome.hear.audio import AudioError
+    from octohome.speak.voice import SpeakError
 
-    return isinstance(exc, AudioError | OSError | ConnectionError)
+    return isinstance(exc, AudioError | SpeakError | OSError | ConnectionError)
 
 
 def _secret(settings: Settings) -> str | None:

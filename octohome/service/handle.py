@@ -13,8 +13,10 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from octohome.act.link import MqttLink, Outcome
+    from octohome.act.link import MqttLink, Outcome, Replier
     from octohome.core.calls import Parsed
+    from octohome.core.catalog import Catalog
+    from octohome.service.dialogue import Dialogue, Turn
 
 
 class TextParser(Protocol):
@@ -56,3 +58,53 @@ def handle_text(
         link.await_states(created + limit - time.monotonic())
     return link.execute_parsed(parsed, text=text, latencies_ms=latencies, created=created,
                                ttl=ttl)
+
+
+def replier_for(turn: Turn, catalog: Catalog) -> Replier:
+    """The reply to a turn's outcome: the turn's own words (a question, "Okay, nothing
+    was done."), else the outcome in words (:func:`octohome.speak.reply.reply_text`)."""
+    from octohome.speak.reply import reply_text
+
+    def reply(outcome: Outcome) -> str:
+        return turn.reply if turn.reply is not None else reply_text(outcome, catalog)
+
+    return reply
+
+
+def handle_turn(
+    link: MqttLink,
+    dialogue: Dialogue,
+    parser: TextParser,
+    text: str,
+    *,
+    room: str | None = None,
+    source: str = "say",
+    stt_ms: float | None = None,
+    created: float | None = None,
+    now: float | None = None,
+    ttl: float | None = None,
+) -> tuple[Turn, str, Future[Outcome]]:
+    """:func:`handle_text` in a conversation: the dialogue decides what the words mean
+    (an answer, a follow-up, a sensitive call held for a yes) and what to say back.
+
+    ``now`` is when the utterance began (``time.monotonic()``; default ``created``): the
+    answer and follow-up windows are judged at it. Returns the turn, the text as
+    shown on events and logs (a PIN said is hidden), and the outcome's future (its
+    ``reply`` set).
+    """
+    created = time.monotonic() if created is None else created
+    now = created if now is None else now
+    shown = dialogue.shown_text(text, now)
+    link.publish_transcript(shown, source)
+    t0 = time.perf_counter()
+    turn = dialogue.interpret(text, room, parser.parse, now)
+    latencies = {"model": (time.perf_counter() - t0) * 1000}
+    if stt_ms is not None:
+        latencies = {"stt": stt_ms, **latencies}
+    if link.needs_state(turn.parsed.calls):
+        limit = link.config.command_ttl if ttl is None else ttl
+        link.await_states(created + limit - time.monotonic())
+    future = link.execute_parsed(turn.parsed, text=shown, latencies_ms=latencies,
+                                 created=created, ttl=ttl,
+                                 replier=replier_for(turn, dialogue.catalog))
+    return turn, shown, future

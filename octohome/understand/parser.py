@@ -74,6 +74,7 @@ class Parser:
         table: FunctionTable | None = None,
         threads: int = 2,
         n_ctx: int = 512,
+        sensitive_margin: float = 0.0,
     ) -> None:
         import llama_cpp
 
@@ -81,6 +82,7 @@ class Parser:
             raise ModelError(f"{model_path}: model file not found (run 'octohome model install')")
         self.catalog = catalog
         self.path = model_path
+        self.sensitive_margin = sensitive_margin
         try:
             self.llm = llama_cpp.Llama(
                 model_path=str(model_path),
@@ -103,6 +105,7 @@ class Parser:
         no device (or scene.activate without scenes) has no valid argument text."""
         self._numeric = self._number_tokens()
         self._tries: dict[str, dict[int, Any]] = {}
+        self._margin = float("inf")
         self.llm.reset()
         self.llm.eval(self.encoder.prefix)
         self.prefix_len = self.llm.n_tokens
@@ -172,8 +175,14 @@ class Parser:
         return [ptr[i] for i in ids]
 
     def _argmax(self, ids: list[int]) -> int:
+        """The model's choice among ``ids``; the gap to the runner-up is kept in
+        ``self._margin`` (the smallest of the parse)."""
         scores = self._logits(ids)
-        return ids[max(range(len(ids)), key=scores.__getitem__)]
+        best = max(range(len(ids)), key=scores.__getitem__)
+        if len(ids) > 1:
+            second = max(s for i, s in enumerate(scores) if i != best)
+            self._margin = min(self._margin, scores[best] - second)
+        return ids[best]
 
     def parse(self, text: str, room: str | None = None) -> Parsed:
         """One utterance -> every validated call it asks for, or none and why.
@@ -192,6 +201,7 @@ class Parser:
             first_choices.append(table.later_id)
         raw: list[tuple[str, dict[str, Any]]] = []
         with self._lock:
+            self._margin = float("inf")
             self.llm.n_tokens = self.prefix_len
             self.llm.eval([*query, *self.encoder.suffix])
             choice = self._argmax(first_choices)
@@ -212,7 +222,24 @@ class Parser:
                 choice = self._argmax([*self._callable, table.end_id])
                 if choice == table.end_id:
                     break
-        return self._resolve(raw, text, room)
+            margin = self._margin
+        parsed = self._resolve(raw, text, room)
+        if not parsed.calls:
+            return parsed
+        if margin < self.sensitive_margin and any(self._sensitive(c) for c in parsed.calls):
+            return Parsed((), "I'm not sure I heard that right, and I don't guess at doors:"
+                              " please say it again", margin)
+        return Parsed(parsed.calls, parsed.reason, margin)
+
+    def _sensitive(self, call: Call) -> bool:
+        """Doors: a lock, or a cover that is a garage door, door or gate."""
+        if call.function is None:
+            return False
+        if call.function.startswith("lock."):
+            return True
+        dev = self.catalog.device_by_id.get(str(call.arguments.get("device")))
+        return dev is not None and dev.type == "cover" and dev.kind in (
+            "garage", "garage_door", "door", "gate")
 
     def _decode_args(self, function: str, choice: int) -> tuple[Any, list[int]] | None:
         """Walk the function's trie from its functional token; None when a number said is
@@ -304,5 +331,6 @@ def load_parser(settings: Settings, catalog: Catalog | None = None) -> Parser:
                 " 'octohome model build'), or set [model] path to a sound file"
             )
     return Parser(
-        path, catalog, table=table, threads=settings.model.threads, n_ctx=settings.model.n_ctx
+        path, catalog, table=table, threads=settings.model.threads, n_ctx=settings.model.n_ctx,
+        sensitive_margin=settings.model.sensitive_margin,
     )
