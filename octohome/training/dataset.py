@@ -338,7 +338,7 @@ def device_phrases(catalog: Catalog, dev: Device, ph: Phrasings | None = None) -
     names = {dev.name.lower(), dev.id.replace("_", " ")}
     names.update(a.lower() for a in dev.aliases)
     same_room = [d for d in catalog.devices if d.type == dev.type and d.room == dev.room]
-    if len(same_room) == 1:
+    if len(same_room) == 1 and dev.room is not None:
         for word in ph.of_type(dev.type).words:
             names.add(f"{dev.room.lower()} {word}")
     return sorted(names)
@@ -606,6 +606,8 @@ class Generator:
             return text.format(d="", **said), [(function, args)]
         if "{r}" in template:
             # "lights off in the kitchen": every light of that room (a group)
+            if not cat.rooms:
+                return None
             room = rng.choice(cat.rooms)
             words = _room_words(cat, room, rng)
             args["device"] = f"{room.id}:{dev.kind}"
@@ -683,6 +685,8 @@ class Generator:
                 templates = [t for t in templates if "{d}" not in t] or templates
             template = rng.choice(templates)
             if "{r}" in template:
+                if not self.catalog.rooms:
+                    return None
                 room = rng.choice(self.catalog.rooms)
                 has = any(d.type == dev.type and d.kind == dev.kind
                           for d in self.catalog.devices
@@ -969,13 +973,13 @@ class Generator:
             return None
         function = rng.choice(options)
         dev_type = function.split(".")[0]
-        rooms = sorted({d.room.lower() for d in cat.devices} | set(_OTHER_ROOMS))
+        rooms = sorted({(d.room or '').lower() for d in cat.devices} | set(_OTHER_ROOMS))
         kind = rng.choice(_FAKE_KINDS[dev_type])
         if dev_type in ("light", "cover", "fan", "media"):
             free = [
                 r
                 for r in rooms
-                if not any(d.room.lower() == r and d.type == dev_type for d in cat.devices)
+                if not any((d.room or '').lower() == r and d.type == dev_type for d in cat.devices)
             ]
             room = rng.choice(free)
             if cat.find_room(room) is not None:
@@ -1025,7 +1029,7 @@ class Generator:
 
     def _missing_device(self, rng: random.Random) -> str:
         known = self.known
-        rooms = sorted({d.room.lower() for d in self.catalog.devices} | set(_OTHER_ROOMS))
+        rooms = sorted({(d.room or '').lower() for d in self.catalog.devices} | set(_OTHER_ROOMS))
         r = rng.random()
         if r < 0.5:
             thing = rng.choice(_MISSING_THINGS)
@@ -1070,7 +1074,7 @@ class Generator:
             "heater": "switch",
         }
         t = type_of[kind]
-        return any(d.room.lower() == room and d.type == t for d in self.catalog.devices)
+        return any((d.room or '').lower() == room and d.type == t for d in self.catalog.devices)
 
     def _missing_function(self, rng: random.Random) -> str | None:
         cat = self.catalog

@@ -67,8 +67,12 @@ def homes(draw: st.DrawFn) -> dict[str, str]:
         t = draw(st.sampled_from(all_types))
         words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=3, unique=True))
         name = " ".join([*words, t if t != "media" else "speaker"])
-        devices.append({"id": f"dev_{i}", "name": name, "type": t,
-                        "room": draw(st.sampled_from(rooms))})
+        dev: dict[str, object] = {"id": f"dev_{i}", "name": name, "type": t}
+        if draw(st.integers(0, 4)):  # some devices are in no room (named by name only)
+            dev["room"] = draw(st.sampled_from(rooms))
+        if t == "light" and draw(st.booleans()):  # a white-only bulb: no colour
+            dev["functions"] = ["light.turn_on", "light.turn_off"]
+        devices.append(dev)
     out = {"functions.toml": "", "devices.toml": "", "scenes.toml": ""}
     for name, spec in functions.items():
         out["functions.toml"] += f'[functions."{name}"]\n'
@@ -98,6 +102,9 @@ def test_any_valid_catalog_gives_valid_data(tmp_path: Path, home: dict[str, str]
             if ex.category == "out_of_range":
                 continue
             assert catalog.validate_call(function, arguments, groups=True) == arguments, ex
+            device = catalog.device_by_id.get(str(arguments.get("device")))
+            if device is not None:
+                assert catalog.device_has(device, function), ex
 
 
 def test_a_function_nobody_says_fails_naming_it(tmp_path: Path) -> None:
