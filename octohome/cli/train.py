@@ -14,7 +14,8 @@ def add_cli(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="output directory")
     p.add_argument(
         "--steps", type=int, default=None,
-        help=f"optimizer steps (default {d.steps}; {INCREMENTAL_STEPS} with --from)",
+        help="optimizer steps (default: 0.8 of an epoch, at least 900 -- about 1,000 for the"
+        f" demo home; {INCREMENTAL_STEPS} with --from)",
     )
     p.add_argument(
         "--from", dest="start_from", type=Path, metavar="RUN",
@@ -44,8 +45,8 @@ def add_cli(p: argparse.ArgumentParser) -> None:
         "--threads",
         type=int,
         default=d.threads,
-        help="CPU threads (default 1: reproduces the shipped model exactly; 2 is ~1.5x"
-        " faster but the result differs slightly with the thread count)",
+        help="CPU threads (default 2; the same count reproduces a model exactly, another"
+        " count differs slightly)",
     )
     p.add_argument("--dump-data", type=Path, help="also write the generated data as JSONL")
 

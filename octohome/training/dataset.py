@@ -1374,6 +1374,11 @@ def _here_words(catalog: Catalog, ph: Phrasings, dev_type: str, kind: str) -> li
     return [w for g in catalog.group_words(kind) for w in (g, _singular(g))]
 
 
+PER_DEVICE = 30
+"""Single-command examples per device and function, at least: a big home gets more data
+rather than fewer examples for each of its devices (300 per function whatever the size
+made a 58-device home confuse its lights)."""
+
 CATEGORY_SHARES: dict[str, float] = {
     "group": 0.13,
     "here": 0.08,
@@ -1396,7 +1401,8 @@ def build_dataset(
     gen = Generator(catalog, seed)
     examples: list[Example] = []
     for function in gen.callable_functions():
-        examples.extend(gen.positives(function, per_function))
+        devices = len(catalog.signature(function).device_ids)
+        examples.extend(gen.positives(function, max(per_function, PER_DEVICE * devices)))
     base = len(examples) * 1.4
     makers = {
         "group": gen.group,
