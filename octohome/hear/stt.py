@@ -66,6 +66,19 @@ class Transcript:
     avg_logprob: float = 0.0
     """Mean token log-probability of the text (low = unsure)."""
 
+    alternatives: tuple[Hypothesis, ...] = ()
+    """Whisper's n-best list, best first, ``text`` being the first (empty unless the
+    Transcriber was asked for more than one hypothesis: ``n_best``)."""
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One of Whisper's beam hypotheses for an utterance."""
+
+    text: str
+    score: float
+    """Mean token log-probability (CTranslate2's length-normalised beam score)."""
+
 
 # -- model files -----------------------------------------------------------------
 
@@ -260,8 +273,12 @@ class Transcriber:
         catalog: Catalog | None = None,
         *,
         warm_up: bool | None = None,
+        n_best: int = 1,
     ) -> None:
         self.config = config
+        self.n_best = n_best
+        """Beam hypotheses kept on each Transcript (``alternatives``); at most the beam
+        size. They cost nothing extra: the beam computes them anyway."""
         self.model_path = resolve_model_path(config.model)
         if config.catalog_bias and catalog is None:
             from octohome.core.catalog import Catalog
@@ -358,10 +375,12 @@ class Transcriber:
         mel[:, :k] = feats[:, :k]
         encoded = model.encode(mel)
         max_new = int(self.config.max_new_tokens_per_second * len(x) / SAMPLE_RATE) + 16
+        n_best = max(1, min(self.n_best, self.config.beam_size))
         result = model.model.generate(
             encoded,
             [self._prompt_tokens],
             beam_size=self.config.beam_size,
+            num_hypotheses=n_best,
             max_length=len(self._prompt_tokens) + max_new,
             return_scores=True,
             return_no_speech_prob=True,
@@ -370,14 +389,25 @@ class Transcriber:
             no_repeat_ngram_size=0,
             repetition_penalty=1.0,
         )[0]
-        ids = [t for t in result.sequences_ids[0] if t < self.tokenizer.eot]
-        text = drop_repeats(self.tokenizer.decode(ids))
-        logprob = float(result.scores[0]) if result.scores else 0.0
+        texts = [
+            drop_repeats(self.tokenizer.decode([t for t in ids if t < self.tokenizer.eot]))
+            for ids in result.sequences_ids
+        ]
+        scores = [float(s) for s in result.scores] if result.scores else [0.0] * len(texts)
+        text, logprob = texts[0], scores[0]
         no_speech = float(result.no_speech_prob)
         if self._is_no_speech(no_speech, logprob):
-            text = ""
+            return Transcript(
+                "", len(x) / SAMPLE_RATE, time.perf_counter() - t0, n, no_speech, logprob
+            )
+        alternatives: tuple[Hypothesis, ...] = ()
+        if n_best > 1:
+            alternatives = tuple(
+                Hypothesis(t, sc) for t, sc in zip(texts, scores, strict=True) if t
+            )
         return Transcript(
-            text, len(x) / SAMPLE_RATE, time.perf_counter() - t0, n, no_speech, logprob
+            text, len(x) / SAMPLE_RATE, time.perf_counter() - t0, n, no_speech, logprob,
+            alternatives,
         )
 
     def _is_no_speech(self, no_speech: float, logprob: float) -> bool:

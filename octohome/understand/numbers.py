@@ -19,9 +19,20 @@ _NUMBER = re.compile(
 )
 
 
+_UNIT_WORDS = (
+    (re.compile(r"\bhalf an? (degree|percent|per cent)"), r"0.5 \1"),
+    (re.compile(r"\b(?<!half )an? (degree|percent|per cent)\b"), r"1 \1"),
+)
+"""Amounts said with an article: "half a degree" is 0.5, "a degree" is 1."""
+
+
 def spoken_numbers(text: str) -> list[float]:
-    """Every number ``text`` says, as values: "set it to 21 and a half" -> [21.5]."""
-    digits = alpha2digit(text.lower(), "en", threshold=0)
+    """Every number ``text`` says, as values: "set it to 21 and a half" -> [21.5],
+    "down by half a degree" -> [0.5]."""
+    lowered = text.lower()
+    for pattern, repl in _UNIT_WORDS:
+        lowered = pattern.sub(repl, lowered)
+    digits = alpha2digit(lowered, "en", threshold=0)
     out: list[float] = []
     for m in _NUMBER.finditer(digits):
         value = float(m.group("n")) + (0.5 if m.group("half") else 0.0)

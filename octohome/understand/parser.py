@@ -31,6 +31,7 @@ foreign Octopus-format model), so the runtime is driven by the model file.
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -302,10 +303,13 @@ class Parser:
 
 
 def _said(arg: ArgSpec, value: float, text: str) -> bool:
-    """A decoded number is one the sentence says; a step may also be its default size
-    ("brighter" is +20) and is said without its sign ("down by 30" is -30)."""
+    """A decoded number is one the sentence says; a step is said without its sign ("down
+    by 30" is -30), and may be its default size ("brighter" is +20) only where a command
+    of the sentence says no number ("turn the TV up by 1" is never +10)."""
     if arg.default is not None and abs(abs(value) - arg.default) < 1e-9:
-        return True
+        parts = [p for p in _COMMAND_PARTS.split(text) if p.strip()]
+        if any(not spoken_numbers(p) for p in parts):
+            return True
     if arg.min is not None and arg.min < 0:
         return was_said(abs(value), text) or was_said(value, text)
     return was_said(value, text)
@@ -334,3 +338,8 @@ def load_parser(settings: Settings, catalog: Catalog | None = None) -> Parser:
         path, catalog, table=table, threads=settings.model.threads, n_ctx=settings.model.n_ctx,
         sensitive_margin=settings.model.sensitive_margin,
     )
+
+
+_COMMAND_PARTS = re.compile(r",|;|\band\b|\bthen\b|\balso\b", re.IGNORECASE)
+"""Where one command of an utterance ends and the next begins (roughly: for the check
+above, a part without a number is enough)."""

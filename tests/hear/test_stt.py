@@ -98,6 +98,21 @@ def test_transcribes_data_wav(transcriber: Transcriber) -> None:
     assert out.audio_seconds > 1.0
 
 
+def test_n_best_hypotheses(transcriber: Transcriber) -> None:
+    audio = data_wav("kitchen_lights_on.wav")
+    assert transcriber.transcribe(audio).alternatives == ()  # one hypothesis by default
+    transcriber.n_best = 5
+    try:
+        out = transcriber.transcribe(audio)
+    finally:
+        transcriber.n_best = 1
+    assert 2 <= len(out.alternatives) <= 5
+    assert out.alternatives[0].text == out.text
+    scores = [h.score for h in out.alternatives]
+    assert scores == sorted(scores, reverse=True) and all(s < 0 for s in scores)
+    assert errors("turn on the kitchen lights", out.text) == 0
+
+
 def test_odd_format_wav_transcribed(transcriber: Transcriber) -> None:
     out = transcriber.transcribe(data_wav("floor_lamp_11k_stereo_24bit.wav"))
     assert errors("set the floor lamp to forty percent", out.text) <= 1

@@ -239,3 +239,25 @@ def test_spoken_numbers() -> None:
     assert spoken_numbers("set the heating to minus five") == [-5]
     assert spoken_numbers("living room blinds halfway") == []
     assert was_said(50, "blinds halfway") and not was_said(100, "lamp to 150 percent")
+    assert spoken_numbers("turn the heat down by half a degree") == [0.5]
+    assert spoken_numbers("turn it up a degree") == [1]
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "ok"),
+    [
+        (10, "turn the tv up", True),
+        (-10, "turn the tv down", True),
+        (10, "turn the tv up by 1", False),  # a number was said: the default would bend it
+        (1, "turn the tv up by 1", True),
+        (-30, "turn the radio down by 30", True),
+        (10, "set the office light to 30 and turn the tv up", True),
+        (10, "set the office light to 30 and turn the tv up by 5", False),
+    ],
+)
+def test_a_default_step_only_where_no_number_was_said(value: int, text: str, ok: bool) -> None:
+    from octohome.core.catalog import ArgSpec
+    from octohome.understand.parser import _said
+
+    step = ArgSpec(name="step", kind="int", min=-100, max=100, default=10)
+    assert _said(step, value, text) is ok
