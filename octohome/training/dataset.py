@@ -816,15 +816,23 @@ class Generator:
         devs = [d for d in cat.devices if f"{d.type}.{verb_fn.get(d.type, '')}" in cat.functions]
         if len(devs) < 2:
             return None
-        a, b = rng.sample(devs, 2)
-        da = _the(rng.choice(self.phrases[a.id]), rng)
-        db = _the(rng.choice(self.phrases[b.id]), rng)
+        three = len(devs) >= 3 and rng.random() < 0.3
+        picked = rng.sample(devs, 3 if three else 2)
+        said = [_the(rng.choice(self.phrases[d.id]), rng) for d in picked]
         word = "on" if on else "off"
-        text = rng.choice([f"turn {word} {da} and {db}", f"switch {word} {da} and {db}",
-                           f"turn {da} and {db} {word}", f"{da} and {db} {word}",
-                           f"turn {word} {da} and also {db}", f"switch {da} and {db} {word}"])
-        calls = [(f"{a.type}.{verb_fn[a.type]}", {"device": a.id}),
-                 (f"{b.type}.{verb_fn[b.type]}", {"device": b.id})]
+        if three:
+            da, db, dc = said
+            text = rng.choice([f"turn {word} {da}, {db} and {dc}",
+                               f"switch {word} {da}, {db} and {dc}",
+                               f"{da}, {db} and {dc} {word}",
+                               f"turn {da}, {db} and {dc} {word}"])
+        else:
+            da, db = said
+            text = rng.choice([f"turn {word} {da} and {db}", f"switch {word} {da} and {db}",
+                               f"turn {da} and {db} {word}", f"{da} and {db} {word}",
+                               f"turn {word} {da} and also {db}",
+                               f"switch {da} and {db} {word}"])
+        calls = [(f"{d.type}.{verb_fn[d.type]}", {"device": d.id}) for d in picked]
         return text, calls
 
     # -- refusals ------------------------------------------------------------------
@@ -846,6 +854,8 @@ class Generator:
         )
         if arg.min > 0 and rng.random() < 0.3:
             value = rng.randint(0, int(arg.min) - 1) if arg.min >= 1 else value
+        elif arg.min >= 0 and rng.random() < 0.15:
+            value = -rng.randint(1, 20)  # "minus five": written as said, refused at run time
         sig = cat.signature(function)
         dev = cat.device_by_id[rng.choice(sig.device_ids)] if sig.device_ids else None
         templates = [t for t in self.ph.templates(function) if "{r}" not in t and "{v}" in t]
@@ -1320,6 +1330,13 @@ _QUESTIONS = [
 ]
 
 _VAGUE = [
+    "it's a bit colder than i'd like",
+    "it's colder than i'd like in here",
+    "it's a bit warm in here",
+    "it's chilly",
+    "i'm too hot",
+    "it's stuffy in here",
+    "it's quite loud",
         "it's too cold",
     "it's too hot in here",
     "i'm cold",
@@ -1381,7 +1398,7 @@ made a 58-device home confuse its lights)."""
 
 CATEGORY_SHARES: dict[str, float] = {
     "group": 0.13,
-    "here": 0.08,
+    "here": 0.12,
     "several": 0.13,
     "out_of_range": 0.025,
     "zero": 0.008,
