@@ -484,10 +484,11 @@ class Generator:
         for dev in self.catalog.devices:
             for name in {dev.name.lower(), *(a.lower() for a in dev.aliases)}:
                 words = name.split()
-                for k in range(1, len(words)):
+                for k in range(1, len(words) - 1):  # two words at least ("patio lights")
                     short = " ".join(words[k:])
-                    if short in generic or words[k] in ("room", "of", "the", "and"):
-                        continue
+                    if short in generic or words[k] in _NOT_A_NAME_START or any(
+                            r.name.lower() in short for r in self.catalog.rooms):
+                        continue  # "in the kitchen", "room lamp", "kitchen radio": no
                     owners.setdefault(short, set()).add(dev.id)
         taken = {p: i for i, names in self.phrases.items() for p in names}
         ambiguous = []
@@ -616,6 +617,8 @@ class Generator:
                 return None  # mostly rooms that have some: the empty case is rarer
             return template.format(d="", r=words, **said), [(function, args)]
         if "{d}" not in template:
+            if dev.kind != cat.classes_of_type(dev.type)[0]:
+                return None  # "open halfway" means the blinds, not the garage door
             args["device"] = f"{HERE_SCOPE}:{dev.kind}"
             return template.format(d="", r="", **said), [(function, args)]
         dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
@@ -929,7 +932,6 @@ class Generator:
         rng = self.rng
         out: dict[str, Example] = {}
         makers = [
-            self._ambiguous_name,
             self._chitchat,
             self._missing_device,
             self._missing_function,
@@ -942,7 +944,8 @@ class Generator:
         attempts = 0
         while len(out) < count and attempts < count * 40:
             attempts += 1
-            text = rng.choice(makers)(rng)
+            make = self._ambiguous_name if rng.random() < 0.04 else rng.choice(makers)
+            text = make(rng)
             if not text:
                 continue
             ex = Example(perturb(_prefix(text, rng) + text, rng), (), False, "none")
@@ -1348,6 +1351,10 @@ _VAGUE = [
         "it's freezing in here",
     ]
 
+
+_NOT_A_NAME_START = frozenset(
+    {"room", "of", "the", "and", "in", "on", "at", "by", "to", "for", "with", "my", "a", "over"})
+"""A shortened name never starts with these ("in the kitchen" is no device's name)."""
 
 _A_BIT = ["a bit", "a little", "a little bit", "much", "slightly"]
 
