@@ -7,12 +7,22 @@ from pathlib import Path
 
 
 def add_cli(p: argparse.ArgumentParser) -> None:
-    from octohome.training.train import TrainConfig
+    from octohome.training.train import INCREMENTAL_STEPS, TrainConfig
 
     d = TrainConfig()
     p.add_argument("--catalog", type=Path, help="catalog directory (default: devices/)")
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="output directory")
-    p.add_argument("--steps", type=int, default=d.steps, help="optimizer steps")
+    p.add_argument(
+        "--steps", type=int, default=None,
+        help="optimizer steps (default: 1.25 epochs, at least 900 -- about 1,500 for the"
+        f" demo home; {INCREMENTAL_STEPS} with --from)",
+    )
+    p.add_argument(
+        "--from", dest="start_from", type=Path, metavar="RUN",
+        help="continue from a trained run (its directory or delta.npz, e.g. models/demo-home.npz)"
+        " after adding or renaming devices: trains on the changed devices' examples plus as"
+        " many others, in a few minutes; the functions must be the same",
+    )
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per step")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument(
@@ -35,8 +45,8 @@ def add_cli(p: argparse.ArgumentParser) -> None:
         "--threads",
         type=int,
         default=d.threads,
-        help="CPU threads (default 1: reproduces the shipped model exactly; 2 is ~1.5x"
-        " faster but the result differs slightly with the thread count)",
+        help="CPU threads (default 2; the same count reproduces a model exactly, another"
+        " count differs slightly)",
     )
     p.add_argument("--dump-data", type=Path, help="also write the generated data as JSONL")
 
@@ -44,12 +54,13 @@ def add_cli(p: argparse.ArgumentParser) -> None:
 def run_cli(args: argparse.Namespace) -> int:
     from octohome.core.catalog import Catalog
     from octohome.training.dataset import build_dataset, write_jsonl
-    from octohome.training.train import TrainConfig, train
+    from octohome.training.train import INCREMENTAL_STEPS, TrainConfig, train
 
     catalog = Catalog.load(args.catalog)
     cfg = TrainConfig(
         seed=args.seed,
-        steps=args.steps,
+        steps=args.steps or (INCREMENTAL_STEPS if args.start_from else TrainConfig().steps),
+        start_from=str(args.start_from) if args.start_from else None,
         batch_size=args.batch_size,
         per_function=args.per_function,
         first_layer=args.first_layer,

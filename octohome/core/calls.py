@@ -269,7 +269,8 @@ def expand(
         return (Call(function, dict(arguments)),), None
     scope, kind = target.split(":", 1)
     dev_type = function.split(".")[0]
-    typed = [d for d in catalog.devices if d.type == dev_type and d.kind == kind]
+    typed = [d for d in catalog.devices
+             if d.type == dev_type and d.kind == kind and catalog.device_has(d, function)]
     words = catalog.group_words(kind)
     word = words[0] if words else kind
     if scope == HOME_SCOPE:

@@ -111,6 +111,10 @@ class FunctionSpec(_Strict):
     args: tuple[ArgSpec, ...] = ()
     """Arguments after the device."""
 
+    phrasings: tuple[str, ...] = ()
+    """How people say it, for a function octohome does not know ("{d}" the device,
+    "{v}" the first argument, "{<name>}" the others); the built-in ones have theirs."""
+
 
 class FunctionsFile(_Strict):
     functions: dict[str, FunctionSpec]
@@ -135,8 +139,13 @@ class Device(_Strict):
     type: str = Field(pattern=_ID_RE)
     """Device type; must be the prefix of some functions in functions.toml."""
 
-    room: str = Field(min_length=1)
-    """Room it is in: a room of rooms.toml, by name or id."""
+    room: str | None = Field(default=None, min_length=1)
+    """Room it is in: a room of rooms.toml, by name or id; None: in no room (many Home
+    Assistant entities have no area), named by its name only."""
+
+    functions: tuple[str, ...] = ()
+    """The functions of its type it has (a white-only bulb has no light.set_color);
+    empty: all of them. A call to one it lacks is invalid, and a group skips it."""
 
     device_class: str | None = Field(default=None, pattern=_ID_RE)
     """What group words cover it ("blinds" is not the garage door); default: its type."""
@@ -184,6 +193,10 @@ class Room(_Strict):
 class RoomsFile(_Strict):
     floors: tuple[Floor, ...] = ()
     rooms: tuple[Room, ...] = ()
+
+
+NO_ROOM = Room.model_construct(id="", name="", floor=None, aliases=())
+"""Where a device with no room is: in no room's or floor's group, in the home's."""
 
 
 def room_id(name: str) -> str:
@@ -281,7 +294,7 @@ class Catalog:
         self.floors = floors
         self.groups = dict(groups or {})
         if rooms is None:  # no rooms.toml: the devices' rooms, on no floor
-            names = dict.fromkeys(d.room for d in devices)
+            names = dict.fromkeys(d.room for d in devices if d.room is not None)
             rooms = tuple(Room(id=room_id(n), name=n) for n in names)
         self.rooms = rooms
 
@@ -331,7 +344,7 @@ class Catalog:
                 )
         known = {r.name.lower() for r in self.rooms} | {r.id for r in self.rooms}
         for i, dev in enumerate(self.devices):
-            if dev.room.lower() not in known:
+            if dev.room is not None and dev.room.lower() not in known:
                 raise CatalogError(
                     f"{dpath}: field devices[{i}].room: {dev.room!r} is not a room of"
                     f" {rpath.name} ({sorted(r.name for r in self.rooms)})"
@@ -352,16 +365,15 @@ class Catalog:
                     f"{dpath}: field devices[{i}].type: unknown type {dev.type!r};"
                     f" {fpath.name} defines {sorted(types)}"
                 )
+            for fn in dev.functions:
+                if fn not in self.functions or fn.split(".")[0] != dev.type:
+                    raise CatalogError(
+                        f"{dpath}: field devices[{i}].functions: {fn!r} is not a function of"
+                        f" type {dev.type!r} in {fpath.name}"
+                    )
         scene_ids = [s.id for s in self.scenes]
         if len(set(scene_ids)) != len(scene_ids):
             raise CatalogError(f"{spath}: field scenes: duplicate scene id")
-        for name, fn in self.functions.items():
-            for j, arg in enumerate(fn.args):
-                if arg.kind == "scene" and not self.scenes:
-                    raise CatalogError(
-                        f"{fpath}: field functions.{name}.args[{j}]: kind 'scene' but"
-                        f" {spath.name} has no scenes"
-                    )
 
     # -- derived -----------------------------------------------------------------
 
@@ -377,8 +389,16 @@ class Catalog:
     def devices_of_type(self, dev_type: str) -> tuple[Device, ...]:
         return tuple(d for d in self.devices if d.type == dev_type)
 
+    @staticmethod
+    def device_has(dev: Device, function: str) -> bool:
+        """Whether ``dev`` has ``function`` (its ``functions``, else every one of its type)."""
+        return function in dev.functions if dev.functions else function.startswith(dev.type + ".")
+
     def room_of(self, dev: Device) -> Room:
-        """The Room a device stands in (rooms.toml by name or id)."""
+        """The Room a device stands in (rooms.toml by name or id); ``NO_ROOM`` (id "",
+        which no group scope names) for a device in no room."""
+        if dev.room is None:
+            return NO_ROOM
         key = dev.room.lower()
         for room in self.rooms:
             if key in (room.id, room.name.lower()):
@@ -412,7 +432,11 @@ class Catalog:
     def signature(self, function: str) -> Signature:
         fn = self.functions[function]
         dev_type = function.split(".")[0]
-        ids = tuple(d.id for d in self.devices_of_type(dev_type)) if fn.device_arg else ()
+        ids = (
+            tuple(d.id for d in self.devices_of_type(dev_type) if self.device_has(d, function))
+            if fn.device_arg
+            else ()
+        )
         groups = (
             tuple(f"{s}:{k}" for k in self.classes_of_type(dev_type) for s in self.scopes)
             if fn.device_arg

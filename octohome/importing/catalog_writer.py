@@ -66,7 +66,7 @@ BUILTIN_FUNCTIONS = DEFAULT_CATALOG_DIR / FUNCTIONS_FILE
 
 _MISSING: Any = object()
 
-_DEVICE_FIELDS = ("name", "type", "room", "device_class", "aliases", "mqtt")
+_DEVICE_FIELDS = ("name", "type", "room", "device_class", "functions", "aliases", "mqtt")
 _ROOM_FIELDS = ("name", "floor", "aliases")
 _FLOOR_FIELDS = ("name", "aliases")
 _SCENE_FIELDS = ("name", "aliases", "mqtt")
@@ -75,6 +75,11 @@ _RESERVED_IDS = {HOME_SCOPE, HERE_SCOPE}
 
 class ImportFailed(RuntimeError):
     """The import cannot be written (the source or the directory is not usable)."""
+
+
+def _type_functions(dev_type: str) -> list[str]:
+    """Every built-in function of a device type (the demo home's definitions)."""
+    return [f for f in _builtin_functions()[1] if f.split(".")[0] == dev_type]
 
 
 def room_required() -> bool:
@@ -472,6 +477,9 @@ def write_catalog(home: ImportedHome, out: Path, *, dry_run: bool = False) -> Im
             room = room_name[PLACEHOLDER_KEY]
         fields = {"name": d.name, "type": d.type, "room": room,
                   "device_class": d.device_class, "aliases": list(d.aliases), "mqtt": d.mqtt}
+        if set(d.functions) != set(_type_functions(d.type)):
+            # a white-only bulb: the catalog says which functions it has (no colour calls)
+            fields["functions"] = sorted(d.functions)
         dev_news.append(_New(d.key, d.name, fields, note=d.note, match=_target_id(d.mqtt)))
     devices = _merge("devices", dev_news, dev_tables, sections["devices"], source=src,
                      file_exists=docs[DEVICES_FILE] is not None, fields=_DEVICE_FIELDS,

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import random
+import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from octohome.core.catalog import (
     HERE_SCOPE,
     HOME_SCOPE,
     Catalog,
+    CatalogError,
     Device,
     Room,
     arg_values,
@@ -73,6 +75,140 @@ def say_percent(n: int, rng: random.Random) -> str:
     if r < 0.7:
         return f"{num} per cent"
     return num
+
+
+# -- phrasings (data: phrasings.toml, or a function's own in functions.toml) --------
+
+PHRASINGS_FILE = Path(__file__).with_name("phrasings.toml")
+"""How people say the built-in functions; a catalog's own function brings its own."""
+
+_STEP_KEYS = ("up", "down", "up_by", "down_by")
+
+
+@dataclass(frozen=True)
+class FunctionPhrasing:
+    """How one function is said."""
+
+    templates: tuple[str, ...] = ()
+    """Whole commands with {d} (device), {v} (first argument), {<arg>}, {r} (room)."""
+
+    steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """For a relative step: up, down (no number), up_by, down_by ({v} the size)."""
+
+    units: tuple[str, ...] = ()
+    """What follows a step's size ("percent", "degrees")."""
+
+    words: dict[str, float] = field(default_factory=dict)
+    """Values said as a word ("half" = 50), with ``word_suffix`` after it."""
+
+    word_suffix: str = ""
+    word_templates: tuple[str, ...] = ()
+    percent: bool = False
+    """The first argument is said as a percentage."""
+
+    value_phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Whole commands for one enum value ("ac on" is mode cool)."""
+
+
+@dataclass(frozen=True)
+class TypePhrasing:
+    """How a device type is said without its name."""
+
+    words: tuple[str, ...] = ()
+    """Room + word names the device when the room has one of its type ("kitchen light")."""
+
+    here: tuple[str, ...] = ()
+    """Words for the type with no device or room: the speaker's room ("the light")."""
+
+    on: str | None = None
+    off: str | None = None
+    """The functions a shared "turn on"/"turn off" means for this type."""
+
+
+class Phrasings:
+    """The phrasings of a catalog's functions: the defaults, or the function's own."""
+
+    def __init__(self, functions: dict[str, FunctionPhrasing],
+                 types: dict[str, TypePhrasing]) -> None:
+        self.functions = functions
+        self.types = types
+
+    @classmethod
+    def for_catalog(cls, catalog: Catalog) -> Phrasings:
+        """Phrasings for every function of ``catalog``; a function with none fails here,
+        naming it (a catalog may define any function, but the data must say it)."""
+        with PHRASINGS_FILE.open("rb") as fh:
+            data = tomllib.load(fh)
+        defaults = data.get("functions", {})
+        functions: dict[str, FunctionPhrasing] = {}
+        where = catalog.source / "functions.toml" if catalog.source else Path("functions.toml")
+        for name, spec in catalog.functions.items():
+            own = spec.phrasings
+            raw = dict(defaults.get(name, {}))
+            if own:
+                raw = {"templates": list(own)} if not _is_step(spec) else {
+                    "up": list(own), "down": list(own)}
+            phr = FunctionPhrasing(
+                templates=tuple(raw.get("templates", ())),
+                steps={k: tuple(raw[k]) for k in _STEP_KEYS if k in raw},
+                units=tuple(raw.get("units", ())),
+                words={str(k): float(v) for k, v in raw.get("words", {}).items()},
+                word_suffix=str(raw.get("word_suffix", "")),
+                word_templates=tuple(raw.get("word_templates", ())),
+                percent=bool(raw.get("percent", False)),
+                value_phrases={k: tuple(v) for k, v in raw.get("value_phrases", {}).items()},
+            )
+            if not phr.templates and not phr.steps:
+                raise CatalogError(
+                    f"{where}: field functions.{name}.phrasings: no phrasings for {name}"
+                    " (octohome knows how people say its built-in functions only): add"
+                    " phrasings = [\"turn on {d}\", ...] with {d} for the device and"
+                    " {v} for the value"
+                )
+            _check_placeholders(where, name, spec, phr)
+            functions[name] = phr
+        types = {
+            t: TypePhrasing(
+                words=tuple(v.get("words", ())),
+                here=tuple(v.get("here", ())),
+                on=v.get("on"),
+                off=v.get("off"),
+            )
+            for t, v in data.get("types", {}).items()
+        }
+        return cls(functions, types)
+
+    def of_type(self, dev_type: str) -> TypePhrasing:
+        return self.types.get(dev_type, TypePhrasing())
+
+    def templates(self, function: str) -> list[str]:
+        """Every whole-command template of a function (a step's up and down ones)."""
+        phr = self.functions[function]
+        if phr.steps:
+            return [t for k in ("up", "down") for t in phr.steps.get(k, ())]
+        return list(phr.templates)
+
+
+def _is_step(spec: Any) -> bool:
+    return bool(spec.args) and spec.args[0].default is not None
+
+
+def _check_placeholders(where: Path, name: str, spec: Any, phr: FunctionPhrasing) -> None:
+    """Every template says each argument: a template that drops one would teach a value
+    that was never said."""
+    if _is_step(spec):
+        return
+    needed = [f"{{{a.name}}}" for a in spec.args[1:]]
+    if spec.args and not phr.value_phrases and spec.args[0].kind != "scene":
+        needed.append("{v}")
+    for t in phr.templates:
+        if spec.args and spec.args[0].kind == "scene":
+            t = t.replace("{s}", "{v}")
+        missing = [n for n in needed if n not in t]
+        if missing:
+            raise CatalogError(
+                f"{where}: field functions.{name}.phrasings: {t!r} does not say {missing}"
+            )
 
 
 # -- phrasing helpers ----------------------------------------------------------------
@@ -196,29 +332,16 @@ _SUFFIXES = [
     " if you can",
 ]
 
-_TYPE_WORDS: dict[str, tuple[str, ...]] = {
-    "light": ("light", "lights", "lamp"),
-    "fan": ("fan",),
-}
-
-
-def device_phrases(catalog: Catalog, dev: Device) -> list[str]:
+def device_phrases(catalog: Catalog, dev: Device, ph: Phrasings | None = None) -> list[str]:
     """Every way to name a device: name, aliases, id words, room + type."""
+    ph = ph or Phrasings.for_catalog(catalog)
     names = {dev.name.lower(), dev.id.replace("_", " ")}
     names.update(a.lower() for a in dev.aliases)
     same_room = [d for d in catalog.devices if d.type == dev.type and d.room == dev.room]
-    if len(same_room) == 1:
-        for word in _TYPE_WORDS.get(dev.type, ()):
+    if len(same_room) == 1 and dev.room is not None:
+        for word in ph.of_type(dev.type).words:
             names.add(f"{dev.room.lower()} {word}")
     return sorted(names)
-
-
-def room_phrases(catalog: Catalog, dev: Device) -> list[str]:
-    """'in the kitchen'-style phrasing, when the device is alone of its type in its room."""
-    same_room = [d for d in catalog.devices if d.type == dev.type and d.room == dev.room]
-    if len(same_room) != 1 or dev.type not in _TYPE_WORDS:
-        return []
-    return [dev.room.lower()]
 
 
 def _the(phrase: str, rng: random.Random) -> str:
@@ -320,293 +443,19 @@ def _pick(rng: random.Random, options: list[str]) -> str:
     return rng.choice(options)
 
 
-def _device_templates(function: str) -> list[str]:
-    """Templates with {d} (device phrase) and {v} (spoken value), by function."""
-    on = [
-        "turn on {d}",
-        "switch on {d}",
-        "turn {d} on",
-        "switch {d} on",
-        "{d} on",
-        "put {d} on",
-        "power on {d}",
-        "start {d}",
-        "{d} on please",
-        "enable {d}",
-    ]
-    off = [
-        "turn off {d}",
-        "switch off {d}",
-        "turn {d} off",
-        "switch {d} off",
-        "{d} off",
-        "shut off {d}",
-        "power off {d}",
-        "kill {d}",
-        "{d} off please",
-        "disable {d}",
-    ]
-    table: dict[str, list[str]] = {
-        "light.turn_on": on
-        + [
-            "lights on in the {r}",
-            "{r} lights on",
-            "light up {d}",
-            "turn the lights on in the {r}",
-            "i can't see a thing in the {r}",
-            "turn on the lights in the {r}",
-            "switch on the light in the {r}",
-            "it's too dark in the {r}",
-            "lights in the {r} on",
-        ],
-        "light.turn_off": off
-        + [
-            "lights off in the {r}",
-            "{r} lights off",
-            "lights out in the {r}",
-            "turn the lights off in the {r}",
-            "kill the lights in the {r}",
-            "turn off the lights in the {r}",
-            "switch off the light in the {r}",
-            "lights in the {r} off",
-        ],
-        "light.set_brightness": [
-            "set {d} to {v}",
-            "dim {d} to {v}",
-            "{d} at {v}",
-            "{d} to {v}",
-            "brighten {d} to {v}",
-            "set the brightness of {d} to {v}",
-            "{d} brightness {v}",
-            "put {d} at {v}",
-            "change {d} to {v} brightness",
-            "make {d} {v}",
-            "turn {d} down to {v}",
-            "turn {d} up to {v}",
-            "set {d} brightness to {v}",
-            "{d} {v}",
-            "dim the lights in the {r} to {v}",
-            "{r} lights to {v}",
-        ],
-        "light.set_color": [
-            "make {d} {v}",
-            "set {d} to {v}",
-            "turn {d} {v}",
-            "change {d} to {v}",
-            "change the color of {d} to {v}",
-            "change the colour of {d} to {v}",
-            "{d} {v}",
-            "{v} {d}",
-            "set {d} color to {v}",
-            "can {d} be {v}",
-            "make the lights in the {r} {v}",
-            "{r} lights {v}",
-            "i want {d} in {v}",
-        ],
-        "switch.turn_on": on + ["make it so {d} is on"],
-        "switch.turn_off": off + ["make it so {d} is off", "unplug {d}"],
-        "cover.open": [
-            "open {d}",
-            "raise {d}",
-            "pull up {d}",
-            "{d} up",
-            "lift {d}",
-            "open up {d}",
-            "open {d} fully",
-            "open {d} all the way",
-            "roll up {d}",
-            "{d} open",
-        ],
-        "cover.close": [
-            "close {d}",
-            "shut {d}",
-            "lower {d}",
-            "pull down {d}",
-            "{d} down",
-            "close {d} fully",
-            "close {d} all the way",
-            "roll down {d}",
-            "{d} closed",
-            "draw {d}",
-            "{d} close",
-        ],
-        "cover.set_position": [
-            "set {d} to {v}",
-            "open {d} to {v}",
-            "{d} to {v}",
-            "{d} at {v}",
-            "move {d} to {v}",
-            "set {d} position to {v}",
-            "put {d} at {v}",
-            "{d} {v} open",
-            "open {d} {v}",
-            "lower {d} to {v}",
-            "raise {d} to {v}",
-            "close {d} to {v}",
-        ],
-        "climate.set_temperature": [
-            "set {d} to {v}",
-            "{d} to {v}",
-            "set {d} to {v} degrees",
-            "{d} to {v} degrees",
-            "make it {v} degrees",
-            "change {d} to {v} degrees",
-            "i want it {v} degrees",
-            "set the temperature to {v}",
-            "set the temperature to {v} degrees",
-            "turn {d} to {v}",
-            "put {d} on {v}",
-            "{v} degrees please",
-            "warm it up to {v} degrees",
-            "cool it down to {v} degrees",
-            "set {d} at {v} degrees celsius",
-            "heat the house to {v}",
-        ],
-        "climate.set_mode": [
-            "switch {d} to {v}",
-            "set {d} to {v}",
-            "set {d} to {v} mode",
-            "{d} to {v} mode",
-            "put {d} in {v} mode",
-            "change {d} mode to {v}",
-            "{d} mode {v}",
-            "turn {d} to {v}",
-        ],
-        "lock.lock": [
-            "lock {d}",
-            "lock up {d}",
-            "{d} lock it",
-            "secure {d}",
-            "lock {d} please",
-            "{d}, lock it please",
-            "make sure {d} is locked",
-            "bolt {d}",
-        ],
-        "lock.unlock": [
-            "unlock {d}",
-            "open the lock on {d}",
-            "{d} unlock it",
-            "unbolt {d}",
-            "unlock {d} please",
-            "{d}, unlock it",
-            "let me in, unlock {d}",
-            "release {d} lock",
-        ],
-        "fan.turn_on": on + ["turn on the fan in the {r}", "fan on in the {r}"],
-        "fan.turn_off": off + ["stop {d}", "turn off the fan in the {r}", "fan off in the {r}"],
-        "fan.set_speed": [
-            "set {d} to {v}",
-            "{d} on {v}",
-            "{d} to {v}",
-            "turn {d} to {v}",
-            "set {d} speed to {v}",
-            "{d} speed {v}",
-            "put {d} on {v}",
-            "run {d} on {v}",
-            "{d} on {v} speed",
-            "change {d} to {v} speed",
-        ],
-        "media.play": [
-            "play {d}",
-            "resume {d}",
-            "{d} play",
-            "start {d}",
-            "unpause {d}",
-            "turn on {d}",
-            "{d} on",
-            "switch on {d}",
-            "continue {d}",
-            "start playing on {d}",
-            "resume playback on {d}",
-            "play music on {d}",
-        ],
-        "media.pause": [
-            "pause {d}",
-            "stop {d}",
-            "{d} pause",
-            "turn off {d}",
-            "{d} off",
-            "switch off {d}",
-            "hold {d}",
-            "pause playback on {d}",
-            "stop playing {d}",
-        ],
-        "media.set_volume": [
-            "set {d} volume to {v}",
-            "{d} volume {v}",
-            "volume {v} on {d}",
-            "turn {d} to {v}",
-            "set the volume of {d} to {v}",
-            "{d} volume to {v}",
-            "turn the volume on {d} to {v}",
-            "turn {d} down to {v}",
-            "turn {d} up to {v}",
-            "change {d} volume to {v}",
-            "set the volume to {v}",
-            "volume {v}",
-            "volume to {v}",
-            "turn the volume to {v}",
-        ],
-    }
-    if function in _STEP_TEMPLATES:
-        return [t for k in ("up", "down") for t in _STEP_TEMPLATES[function][k]]
-    return table[function]
-
-
-_SCENE_TEMPLATES = [
-    "activate the {s} scene",
-    "{s}",
-    "{s} please",
-    "{s} scene",
-    "set the scene to {s}",
-    "start {s}",
-    "turn on {s}",
-    "run the {s} scene",
-    "scene {s}",
-    "switch to {s}",
-    "it's {s} time",
-    "{s} mode",
-    "begin {s}",
-    "go to {s}",
-    "activate {s}",
-    "{s} now",
-    "start the {s} routine",
-    "run {s}",
-    "set {s} mode",
-]
-
-_HALF_WORDS = {
-    "light.set_brightness": [("half", 50), ("full", 100), ("max", 100), ("maximum", 100)],
-    "cover.set_position": [("halfway", 50), ("half way", 50), ("half open", 50)],
-}
-
-_MODE_PHRASES: dict[str, list[str]] = {
-    "heat": ["turn on {d}", "{d} on", "switch on {d}", "heating mode"],
-    "cool": [
-        "turn on the air conditioning",
-        "turn on the ac",
-        "ac on",
-        "air conditioning on",
-        "start cooling",
-    ],
-    "off": [
-        "turn off {d}",
-        "turn {d} off",
-        "{d} off",
-        "switch off {d}",
-        "turn off the ac",
-        "air conditioning off",
-        "switch the heating off",
-    ],
-    "auto": ["{d} on auto", "put {d} on automatic"],
-}
-
-
-def _value_text(function: str, arg_kind: str, value: str, rng: random.Random) -> str:
-    if function in ("light.set_brightness", "cover.set_position", "media.set_volume"):
+def _value_text(percent: bool, arg_kind: str, value: str, rng: random.Random) -> str:
+    if percent:
         return say_percent(int(value), rng)
     if arg_kind in ("int", "number"):
         return say_number(float(value), rng)
+    return value.replace("_", " ")
+
+
+def _canonical(arg: Any, value: str) -> Any:
+    if arg.kind == "int":
+        return int(value)
+    if arg.kind == "number":
+        return float(value) if "." in value else int(value)
     return value
 
 
@@ -616,8 +465,58 @@ class Generator:
     def __init__(self, catalog: Catalog, seed: int = 0) -> None:
         self.catalog = catalog
         self.rng = random.Random(seed)
-        self.phrases = {d.id: device_phrases(catalog, d) for d in catalog.devices}
+        self.ph = Phrasings.for_catalog(catalog)
+        self._callable: list[str] | None = None
+        self.phrases = {d.id: device_phrases(catalog, d, self.ph) for d in catalog.devices}
+        self.ambiguous = self._shortened_names()
         self.known = {p for names in self.phrases.values() for p in names}
+
+    def _shortened_names(self) -> list[str]:
+        """People shorten names: "the patio lights" for "garden patio lights". A shortened
+        name that only one device has is one more way to name it; one that two devices
+        share ("the bedside lamp" with a left and a right one) names neither and is
+        kept for the non-commands: no call rather than a guess."""
+        generic = {w for t in self.ph.types.values() for w in (*t.words, *t.here)}
+        generic |= {w for k in {d.kind for d in self.catalog.devices}
+                    for g in self.catalog.group_words(k) for w in (g, _singular(g))}
+        generic |= {r.name.lower() for r in self.catalog.rooms}
+        owners: dict[str, set[str]] = {}
+        for dev in self.catalog.devices:
+            for name in {dev.name.lower(), *(a.lower() for a in dev.aliases)}:
+                words = name.split()
+                for k in range(1, len(words) - 1):  # two words at least ("patio lights")
+                    short = " ".join(words[k:])
+                    if short in generic or words[k] in _NOT_A_NAME_START or any(
+                            r.name.lower() in short for r in self.catalog.rooms):
+                        continue  # "in the kitchen", "room lamp", "kitchen radio": no
+                    owners.setdefault(short, set()).add(dev.id)
+        taken = {p: i for i, names in self.phrases.items() for p in names}
+        ambiguous = []
+        for short, ids in sorted(owners.items()):
+            if short in taken:
+                continue  # already a full name or other name of some device
+            if len(ids) == 1:
+                self.phrases[next(iter(ids))].append(short)
+            else:
+                ambiguous.append(short)
+        self.known = {p for names in self.phrases.values() for p in names}
+        return ambiguous
+
+    def callable_functions(self) -> list[str]:
+        """Functions this home can use: a device of the type, or a scene to activate."""
+        if self._callable is not None:
+            return self._callable
+        cat = self.catalog
+        out: list[str] = []
+        for name in cat.function_names:
+            sig = cat.signature(name)
+            if cat.functions[name].device_arg and not sig.device_ids:
+                continue
+            if any(a.kind == "scene" for a in sig.args) and not sig.scene_ids:
+                continue
+            out.append(name)
+        self._callable = out
+        return out
 
     def positives(self, function: str, count: int) -> list[Example]:
         return self._collect(lambda rng: self._single(function, rng), count, "single")
@@ -650,58 +549,47 @@ class Generator:
         """One command for ``function``: a device of its type (or ``target``, a group
         said as ``dphrase``). Templates without a device become the speaker's room."""
         cat = self.catalog
-        if function == "scene.activate":
-            scene = rng.choice(cat.scenes)
-            names = [scene.name, *scene.aliases, scene.id.replace("_", " ")]
-            text = rng.choice(_SCENE_TEMPLATES).format(s=rng.choice(names))
-            return text, [(function, {"scene": scene.id})]
+        fn = cat.functions[function]
+        phr = self.ph.functions[function]
         sig = cat.signature(function)
+        if not fn.device_arg:
+            return self._deviceless(function, rng)
+        if not sig.device_ids:
+            return None  # a type this home has no device of
         dev = cat.device_by_id[rng.choice(sig.device_ids)]
         args: dict[str, Any] = {"device": dev.id}
-        fn = cat.functions[function]
-        value_text = ""
-        templates = _device_templates(function)
+        if fn.args and fn.args[0].default is not None:
+            return self._step(function, dev, rng, target, dphrase)
+        templates = list(phr.templates)
         if target is not None:
             templates = [t for t in templates if "{d}" in t]
-        if fn.args:
-            arg = fn.args[0]
-            special = _HALF_WORDS.get(function)
-            if arg.default is not None:
-                return self._step(function, dev, rng, target, dphrase)
-            if special and rng.random() < 0.12:
-                word, num = rng.choice(special)
-                args[arg.name] = num
-                value_text = word if function == "cover.set_position" else f"{word} brightness"
-                if function == "cover.set_position" and rng.random() < 0.5:
-                    templates = [
-                        "open {d} {v}",
-                        "{d} {v}",
-                        "set {d} {v}",
-                        "put {d} {v}",
-                        "close {d} {v}",
-                        "move {d} {v}",
-                    ]
-            else:
-                values = arg_values(arg, sig.scene_ids)
-                value = rng.choice(values)
-                canonical: Any = value
-                if arg.kind == "int":
-                    canonical = int(value)
-                elif arg.kind == "number":
-                    canonical = float(value) if "." in value else int(value)
-                args[arg.name] = canonical
-                value_text = _value_text(function, arg.kind, value, rng)
-            if function == "climate.set_mode" and target is None and rng.random() < 0.35:
-                mode = args["mode"]
-                template = rng.choice(_MODE_PHRASES[mode])
+        said: dict[str, str] = {}
+        for i, arg in enumerate(fn.args):
+            if i == 0 and phr.words and rng.random() < 0.12:
+                word, num = rng.choice(sorted(phr.words.items()))
+                args[arg.name] = int(num) if float(num).is_integer() else num
+                said["v"] = word + phr.word_suffix
+                if phr.word_templates and rng.random() < 0.5:
+                    templates = list(phr.word_templates)
+                continue
+            value = rng.choice(arg_values(arg, sig.scene_ids))
+            args[arg.name] = _canonical(arg, value)
+            text = _value_text(phr.percent and i == 0, arg.kind, value, rng)
+            said["v" if i == 0 else arg.name] = text
+        if fn.args and phr.value_phrases and target is None and rng.random() < 0.35:
+            value = str(args[fn.args[0].name])
+            if value in phr.value_phrases:
+                template = rng.choice(phr.value_phrases[value])
                 dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
                 if "{d}" not in template:
                     args["device"] = f"{HERE_SCOPE}:{dev.kind}"
                 return template.format(d=dphrase), [(function, args)]
+        if not templates:
+            return None
         template = rng.choice(templates)
         if target is not None:
             args["device"] = target
-            return template.format(d=dphrase, v=value_text, r=""), [(function, args)]
+            return template.format(d=dphrase, r="", **said), [(function, args)]
         if "{r}" in template and cat.floors and rng.random() < 0.2:
             # "lights off upstairs": every light of a floor
             floor = rng.choice(cat.floors)
@@ -709,28 +597,57 @@ class Generator:
             where = fw if fw in ("upstairs", "downstairs") else f"on the {fw}"
             args["device"] = f"{floor.id}:{dev.kind}"
             text = template.replace("in the {r}", where).replace("{r}", fw)
-            return text.format(d="", v=value_text), [(function, args)]
+            return text.format(d="", **said), [(function, args)]
         if "{r}" in template and "in the {r}" in template and rng.random() < 0.1:
             where = rng.choice(
                 ["everywhere", "in the house", "in every room", "in the whole house"]
             )
             args["device"] = f"{HOME_SCOPE}:{dev.kind}"
             text = template.replace("in the {r}", where)
-            return text.format(d="", v=value_text), [(function, args)]
+            return text.format(d="", **said), [(function, args)]
         if "{r}" in template:
             # "lights off in the kitchen": every light of that room (a group)
+            if not cat.rooms:
+                return None
             room = rng.choice(cat.rooms)
             words = _room_words(cat, room, rng)
             args["device"] = f"{room.id}:{dev.kind}"
             if not any(d.type == dev.type and d.kind == dev.kind for d in cat.devices
                        if cat.room_of(d).id == room.id) and rng.random() < 0.7:
                 return None  # mostly rooms that have some: the empty case is rarer
-            return template.format(d="", v=value_text, r=words), [(function, args)]
+            return template.format(d="", r=words, **said), [(function, args)]
         if "{d}" not in template:
+            if dev.kind != cat.classes_of_type(dev.type)[0]:
+                return None  # "open halfway" means the blinds, not the garage door
             args["device"] = f"{HERE_SCOPE}:{dev.kind}"
-            return template.format(v=value_text, d="", r=""), [(function, args)]
+            return template.format(d="", r="", **said), [(function, args)]
         dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
-        return template.format(d=dphrase, v=value_text, r=""), [(function, args)]
+        return template.format(d=dphrase, r="", **said), [(function, args)]
+
+    def _deviceless(self, function: str, rng: random.Random) -> Made:
+        """A function without a device: a scene ("movie night"), or anything else the
+        catalog defines, said with its arguments."""
+        cat = self.catalog
+        fn = cat.functions[function]
+        phr = self.ph.functions[function]
+        sig = cat.signature(function)
+        args: dict[str, Any] = {}
+        said: dict[str, str] = {}
+        for i, arg in enumerate(fn.args):
+            if arg.kind == "scene":
+                if not cat.scenes:
+                    return None
+                scene = rng.choice(cat.scenes)
+                args[arg.name] = scene.id
+                names = [scene.name, *scene.aliases, scene.id.replace("_", " ")]
+                said["s"] = said["v"] = rng.choice(names)
+                continue
+            value = rng.choice(arg_values(arg, sig.scene_ids))
+            args[arg.name] = _canonical(arg, value)
+            said["v" if i == 0 else arg.name] = _value_text(
+                phr.percent and i == 0, arg.kind, value, rng)
+        template = rng.choice(phr.templates)
+        return template.format(**said), [(function, args)]
 
     def _step(
         self, function: str, dev: Device, rng: random.Random, target: str | None, dphrase: str
@@ -739,7 +656,8 @@ class Generator:
         arg = self.catalog.functions[function].args[0]
         assert arg.default is not None and arg.max is not None
         up = rng.random() < 0.5
-        table = _STEP_TEMPLATES[function]
+        phr = self.ph.functions[function]
+        table = phr.steps
         by = rng.random() < 0.4
         if by:
             if arg.kind == "int":
@@ -748,23 +666,38 @@ class Generator:
             else:
                 size = float(rng.choice(arg_values(arg, ())[len(arg_values(arg, ())) // 2 + 1 :]))
             key = "up_by" if up else "down_by"
-            unit = _STEP_UNITS.get(function, "")
+            units = phr.units
             v = say_number(size, rng)
-            value_text = f"{v}{rng.choice(unit)}" if unit else v
+            value_text = f"{v}{rng.choice(units)}" if units else v
         else:
             size = float(arg.default)
             key = "up" if up else "down"
             value_text = ""
         step = size if up else -size
         value: Any = int(step) if float(step).is_integer() else step
-        templates = table[key]
+        templates = list(table.get(key, ()))
+        if not templates and by:  # no "up by" phrasings: "<up phrasing> by N"
+            templates = [f"{t} by {{v}}" for t in table.get(key.split("_")[0], ())]
         if target is not None:
-            templates = [t for t in templates if "{d}" in t]
+            templates = [t for t in templates if "{d}" in t and "{r}" not in t]
             device = target
-        else:
+        if not templates:
+            return None
+        if target is None:
             if rng.random() < 0.3:
                 templates = [t for t in templates if "{d}" not in t] or templates
             template = rng.choice(templates)
+            if "{r}" in template:
+                if not self.catalog.rooms:
+                    return None
+                room = rng.choice(self.catalog.rooms)
+                has = any(d.type == dev.type and d.kind == dev.kind
+                          for d in self.catalog.devices
+                          if self.catalog.room_of(d).id == room.id)
+                if not has and rng.random() < 0.7:
+                    return None
+                text = template.format(r=_room_words(self.catalog, room, rng), v=value_text)
+                return text, [(function, {"device": f"{room.id}:{dev.kind}", arg.name: value})]
             if "{d}" in template:
                 dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
                 device = dev.id
@@ -773,17 +706,18 @@ class Generator:
             text = template.format(d=dphrase, v=value_text)
             if not by and rng.random() < 0.2:
                 text = text.replace(" ", f" {rng.choice(_A_BIT)} ", 1) if " " in text else text
-            return text, [(function, {"device": device, "step": value})]
+            return text, [(function, {"device": device, arg.name: value})]
         template = rng.choice(templates)
         text = template.format(d=dphrase, v=value_text)
-        return text, [(function, {"device": device, "step": value})]
+        return text, [(function, {"device": device, arg.name: value})]
 
     # -- groups, the speaker's room, several commands --------------------------------
 
     def group(self, rng: random.Random) -> Made:
         """A command for every device of a class in a room, a floor or the home."""
         cat = self.catalog
-        function = rng.choice([f for f in cat.function_names if cat.functions[f].device_arg])
+        function = rng.choice(
+            [f for f in self.callable_functions() if cat.functions[f].device_arg])
         dev_type = function.split(".")[0]
         kinds = cat.classes_of_type(dev_type)
         if not kinds:
@@ -825,13 +759,14 @@ class Generator:
     def here(self, rng: random.Random) -> Made:
         """A device type without a device or room: the speaker's room ("close the blinds")."""
         cat = self.catalog
-        function = rng.choice([f for f in cat.function_names if cat.functions[f].device_arg])
+        function = rng.choice(
+            [f for f in self.callable_functions() if cat.functions[f].device_arg])
         dev_type = function.split(".")[0]
         kinds = cat.classes_of_type(dev_type)
         if not kinds:
             return None
         kind = rng.choice(kinds)
-        words = [w for w in _here_words(cat, dev_type, kind) if w not in self.known]
+        words = [w for w in _here_words(cat, self.ph, dev_type, kind) if w not in self.known]
         if not words:
             return self._single_here(function, rng)
         phrase = rng.choice(words)
@@ -873,25 +808,34 @@ class Generator:
         return text, calls
 
     def _any_single(self, rng: random.Random) -> Made:
-        return self._single(rng.choice(self.catalog.function_names), rng)
+        return self._single(rng.choice(self.callable_functions()), rng)
 
     def _shared_verb(self, rng: random.Random) -> Made:
         """"turn off the tv and the floor lamp": one verb, each device's own function."""
         cat = self.catalog
         on = rng.random() < 0.5
-        verb_fn = _ON_FUNCTIONS if on else _OFF_FUNCTIONS
+        verb_fn = {t: (p.on if on else p.off) for t, p in self.ph.types.items()}
+        verb_fn = {t: f for t, f in verb_fn.items() if f}
         devs = [d for d in cat.devices if f"{d.type}.{verb_fn.get(d.type, '')}" in cat.functions]
         if len(devs) < 2:
             return None
-        a, b = rng.sample(devs, 2)
-        da = _the(rng.choice(self.phrases[a.id]), rng)
-        db = _the(rng.choice(self.phrases[b.id]), rng)
+        three = len(devs) >= 3 and rng.random() < 0.3
+        picked = rng.sample(devs, 3 if three else 2)
+        said = [_the(rng.choice(self.phrases[d.id]), rng) for d in picked]
         word = "on" if on else "off"
-        text = rng.choice([f"turn {word} {da} and {db}", f"switch {word} {da} and {db}",
-                           f"turn {da} and {db} {word}", f"{da} and {db} {word}",
-                           f"turn {word} {da} and also {db}", f"switch {da} and {db} {word}"])
-        calls = [(f"{a.type}.{verb_fn[a.type]}", {"device": a.id}),
-                 (f"{b.type}.{verb_fn[b.type]}", {"device": b.id})]
+        if three:
+            da, db, dc = said
+            text = rng.choice([f"turn {word} {da}, {db} and {dc}",
+                               f"switch {word} {da}, {db} and {dc}",
+                               f"{da}, {db} and {dc} {word}",
+                               f"turn {da}, {db} and {dc} {word}"])
+        else:
+            da, db = said
+            text = rng.choice([f"turn {word} {da} and {db}", f"switch {word} {da} and {db}",
+                               f"turn {da} and {db} {word}", f"{da} and {db} {word}",
+                               f"turn {word} {da} and also {db}",
+                               f"switch {da} and {db} {word}"])
+        calls = [(f"{d.type}.{verb_fn[d.type]}", {"device": d.id}) for d in picked]
         return text, calls
 
     # -- refusals ------------------------------------------------------------------
@@ -899,7 +843,7 @@ class Generator:
     def out_of_range(self, rng: random.Random) -> Made:
         """A value outside the range, written as said: the runtime sees it and refuses."""
         cat = self.catalog
-        numeric = [f for f in cat.function_names if cat.functions[f].args
+        numeric = [f for f in self.callable_functions() if len(cat.functions[f].args) == 1
                    and cat.functions[f].args[0].kind in ("int", "number")
                    and cat.functions[f].args[0].default is None]
         if not numeric:
@@ -913,12 +857,14 @@ class Generator:
         )
         if arg.min > 0 and rng.random() < 0.3:
             value = rng.randint(0, int(arg.min) - 1) if arg.min >= 1 else value
+        elif arg.min >= 0 and rng.random() < 0.15:
+            value = -rng.randint(1, 20)  # "minus five": written as said, refused at run time
         sig = cat.signature(function)
         dev = cat.device_by_id[rng.choice(sig.device_ids)] if sig.device_ids else None
-        templates = [t for t in _device_templates(function) if "{r}" not in t]
-        if function == "light.set_brightness" and value == 0:
+        templates = [t for t in self.ph.templates(function) if "{r}" not in t and "{v}" in t]
+        if not templates or (function == "light.set_brightness" and value == 0):
             return None
-        vt = _value_text(function, arg.kind, str(value), rng)
+        vt = _value_text(self.ph.functions[function].percent, arg.kind, str(value), rng)
         template = rng.choice(templates)
         args: dict[str, Any] = {arg.name: value}
         if dev is not None:
@@ -937,9 +883,9 @@ class Generator:
         if got is None:
             return None
         text, calls = got
-        fn, args = calls[0]
+        _, args = calls[0]
         zero = rng.choice(["zero percent", "0 percent", "0%", "zero", "0"])
-        said = _value_text(fn, "int", str(args["brightness"]), rng)
+        said = _value_text(True, "int", str(args["brightness"]), rng)
         for form in sorted({said, *_percent_forms(args["brightness"])}, key=len, reverse=True):
             if form in text:
                 text = text.replace(form, zero, 1)
@@ -998,12 +944,27 @@ class Generator:
         attempts = 0
         while len(out) < count and attempts < count * 40:
             attempts += 1
-            text = rng.choice(makers)(rng)
+            make = self._ambiguous_name if rng.random() < 0.04 else rng.choice(makers)
+            text = make(rng)
             if not text:
                 continue
             ex = Example(perturb(_prefix(text, rng) + text, rng), (), False, "none")
             out.setdefault(ex.text.lower(), ex)
         return list(out.values())
+
+    def _ambiguous_name(self, rng: random.Random) -> str | None:
+        """A command for a shortened name two devices share: no call, not a guess."""
+        if not self.ambiguous:
+            return None
+        short = rng.choice(self.ambiguous)
+        owner = next(d for d in self.catalog.devices
+                     if short in " ".join([d.name.lower(), *(a.lower() for a in d.aliases)]))
+        functions = [f for f in self.callable_functions() if f.startswith(owner.type + ".")]
+        templates = [t for f in functions for t in self.ph.templates(f)
+                     if "{d}" in t and "{v}" not in t and "{r}" not in t]
+        if not templates:
+            return None
+        return rng.choice(templates).format(d=_the(short, rng))
 
     def _chitchat(self, rng: random.Random) -> str:
         return rng.choice(_CHITCHAT)
@@ -1020,15 +981,18 @@ class Generator:
         model learns that the room + type combination decides, not the verb.
         """
         cat = self.catalog
-        function = rng.choice([f for f in cat.function_names if f.split(".")[0] in _FAKE_KINDS])
+        options = [f for f in cat.function_names if f.split(".")[0] in _FAKE_KINDS]
+        if not options:
+            return None
+        function = rng.choice(options)
         dev_type = function.split(".")[0]
-        rooms = sorted({d.room.lower() for d in cat.devices} | set(_OTHER_ROOMS))
+        rooms = sorted({(d.room or '').lower() for d in cat.devices} | set(_OTHER_ROOMS))
         kind = rng.choice(_FAKE_KINDS[dev_type])
         if dev_type in ("light", "cover", "fan", "media"):
             free = [
                 r
                 for r in rooms
-                if not any(d.room.lower() == r and d.type == dev_type for d in cat.devices)
+                if not any((d.room or '').lower() == r and d.type == dev_type for d in cat.devices)
             ]
             room = rng.choice(free)
             if cat.find_room(room) is not None:
@@ -1038,13 +1002,18 @@ class Generator:
             thing = kind
         if thing in self.known:
             return None
-        templates = [t for t in _device_templates(function) if "{r}" not in t]
+        templates = [t for t in self.ph.templates(function) if "{r}" not in t and "{d}" in t]
         fn = cat.functions[function]
-        value = ""
-        if fn.args:
-            arg = fn.args[0]
-            value = _value_text(function, arg.kind, rng.choice(arg_values(arg, ())), rng)
-        return rng.choice(templates).format(d=_the(thing, rng), v=value)
+        said: dict[str, str] = {"v": ""}
+        for i, arg in enumerate(fn.args):
+            if arg.default is not None:
+                break
+            said["v" if i == 0 else arg.name] = _value_text(
+                self.ph.functions[function].percent and i == 0, arg.kind,
+                rng.choice(arg_values(arg, ())), rng)
+        if not templates:
+            return None
+        return rng.choice(templates).format(d=_the(thing, rng), **said)
 
     def _time_request(self, rng: random.Random) -> str:
         hour = rng.randint(1, 12)
@@ -1073,7 +1042,7 @@ class Generator:
 
     def _missing_device(self, rng: random.Random) -> str:
         known = self.known
-        rooms = sorted({d.room.lower() for d in self.catalog.devices} | set(_OTHER_ROOMS))
+        rooms = sorted({(d.room or '').lower() for d in self.catalog.devices} | set(_OTHER_ROOMS))
         r = rng.random()
         if r < 0.5:
             thing = rng.choice(_MISSING_THINGS)
@@ -1118,7 +1087,7 @@ class Generator:
             "heater": "switch",
         }
         t = type_of[kind]
-        return any(d.room.lower() == room and d.type == t for d in self.catalog.devices)
+        return any((d.room or '').lower() == room and d.type == t for d in self.catalog.devices)
 
     def _missing_function(self, rng: random.Random) -> str | None:
         cat = self.catalog
@@ -1364,6 +1333,13 @@ _QUESTIONS = [
 ]
 
 _VAGUE = [
+    "it's a bit colder than i'd like",
+    "it's colder than i'd like in here",
+    "it's a bit warm in here",
+    "it's chilly",
+    "i'm too hot",
+    "it's stuffy in here",
+    "it's quite loud",
         "it's too cold",
     "it's too hot in here",
     "i'm cold",
@@ -1376,61 +1352,11 @@ _VAGUE = [
     ]
 
 
-_STEP_TEMPLATES: dict[str, dict[str, list[str]]] = {
-    "light.step_brightness": {
-        "up": ["brighten {d}", "make {d} brighter", "turn {d} up", "{d} brighter", "turn up {d}",
-               "raise the brightness of {d}", "increase the brightness of {d}", "{d} up",
-               "brighter", "make it brighter", "turn the brightness up", "more light"],
-        "down": ["dim {d}", "make {d} dimmer", "turn {d} down", "{d} dimmer", "turn down {d}",
-                 "lower the brightness of {d}", "make {d} darker", "dim down {d}",
-                 "dimmer", "make it darker", "turn the brightness down", "dim it"],
-        "up_by": ["turn {d} up by {v}", "brighten {d} by {v}", "make {d} {v} brighter",
-                  "raise {d} by {v}", "increase {d} brightness by {v}", "{d} up by {v}",
-                  "brighter by {v}", "turn the brightness up by {v}"],
-        "down_by": ["dim {d} by {v}", "turn {d} down by {v}", "make {d} {v} dimmer",
-                    "lower {d} by {v}", "decrease {d} brightness by {v}", "{d} down by {v}",
-                    "dim the lights by {v}", "turn the brightness down by {v}"],
-    },
-    "media.step_volume": {
-        "up": ["turn {d} up", "turn up {d}", "make {d} louder", "{d} louder",
-               "turn up the volume on {d}", "volume up on {d}", "raise the volume of {d}",
-               "louder", "volume up", "turn the volume up", "make it louder", "a bit louder"],
-        "down": ["turn {d} down", "turn down {d}", "make {d} quieter", "{d} quieter",
-                 "turn down the volume on {d}", "volume down on {d}", "lower the volume of {d}",
-                 "quieter", "volume down", "turn the volume down", "softer", "not so loud"],
-        "up_by": ["turn {d} up by {v}", "{d} louder by {v}", "turn the volume on {d} up by {v}",
-                  "raise {d} volume by {v}", "volume up by {v}", "louder by {v}"],
-        "down_by": ["turn {d} down by {v}", "{d} quieter by {v}",
-                    "turn the volume on {d} down by {v}", "lower {d} volume by {v}",
-                    "volume down by {v}", "quieter by {v}"],
-    },
-    "climate.step_temperature": {
-        "up": ["turn {d} up", "turn up {d}", "make it warmer", "warmer", "raise the temperature",
-               "increase the temperature", "heat it up", "warm it up", "turn the heat up",
-               "it's cold, make it warmer", "{d} up", "warmer please"],
-        "down": ["turn {d} down", "turn down {d}", "make it colder", "colder", "cooler",
-                 "lower the temperature", "decrease the temperature", "cool it down",
-                 "make it cooler", "{d} down", "it's too warm, make it cooler"],
-        "up_by": ["turn {d} up by {v}", "raise the temperature by {v}", "make it {v} warmer",
-                  "{v} warmer", "increase the temperature by {v}", "turn up {d} by {v}",
-                  "warm it up by {v}"],
-        "down_by": ["turn {d} down by {v}", "lower the temperature by {v}", "make it {v} colder",
-                    "{v} colder", "{v} cooler", "decrease the temperature by {v}",
-                    "cool it down by {v}"],
-    },
-}
-"""Relative changes; without a number the step is the argument's ``default``."""
-
-_STEP_UNITS: dict[str, list[str]] = {
-    "light.step_brightness": [" percent", "%", "", " percent"],
-    "media.step_volume": [" percent", "", ""],
-    "climate.step_temperature": [" degrees", " degrees", "", " degree"],
-}
+_NOT_A_NAME_START = frozenset(
+    {"room", "of", "the", "and", "in", "on", "at", "by", "to", "for", "with", "my", "a", "over"})
+"""A shortened name never starts with these ("in the kitchen" is no device's name)."""
 
 _A_BIT = ["a bit", "a little", "a little bit", "much", "slightly"]
-
-_ON_FUNCTIONS = {"light": "turn_on", "switch": "turn_on", "fan": "turn_on", "media": "play"}
-_OFF_FUNCTIONS = {"light": "turn_off", "switch": "turn_off", "fan": "turn_off", "media": "pause"}
 
 _WHEN = [
     "in ten minutes", "in 10 minutes", "in an hour", "in half an hour", "in five minutes",
@@ -1465,26 +1391,21 @@ def _room_words(catalog: Catalog, room: Room, rng: random.Random) -> str:
     return room.name.lower()
 
 
-_HERE_WORDS: dict[str, tuple[str, ...]] = {
-    "light": ("light", "lights", "lamp", "lamps"),
-    "fan": ("fan",),
-    "lock": ("door", "lock"),
-    "media": ("music", "speaker"),
-    "climate": ("heating", "thermostat", "temperature"),
-}
-
-
-def _here_words(catalog: Catalog, dev_type: str, kind: str) -> list[str]:
+def _here_words(catalog: Catalog, ph: Phrasings, dev_type: str, kind: str) -> list[str]:
     """A device type named without a device or a room ("the blinds", "the light")."""
-    words = list(_HERE_WORDS.get(kind, ()))
-    if kind not in _HERE_WORDS:
-        words += [w for g in catalog.group_words(kind) for w in (g, _singular(g))]
-    return words
+    if kind in ph.types:
+        return list(ph.of_type(kind).here)
+    return [w for g in catalog.group_words(kind) for w in (g, _singular(g))]
 
+
+PER_DEVICE = 30
+"""Single-command examples per device and function, at least: a big home gets more data
+rather than fewer examples for each of its devices (300 per function whatever the size
+made a 58-device home confuse its lights)."""
 
 CATEGORY_SHARES: dict[str, float] = {
     "group": 0.13,
-    "here": 0.08,
+    "here": 0.12,
     "several": 0.13,
     "out_of_range": 0.025,
     "zero": 0.008,
@@ -1503,8 +1424,9 @@ def build_dataset(
     non-commands. Deterministic for a catalog and a seed."""
     gen = Generator(catalog, seed)
     examples: list[Example] = []
-    for function in catalog.function_names:
-        examples.extend(gen.positives(function, per_function))
+    for function in gen.callable_functions():
+        devices = len(catalog.signature(function).device_ids)
+        examples.extend(gen.positives(function, max(per_function, PER_DEVICE * devices)))
     base = len(examples) * 1.4
     makers = {
         "group": gen.group,
@@ -1532,7 +1454,11 @@ def build_dataset(
                 examples.append(ex)
                 made += 1
     n_neg = int(len(examples) * negative_share / (1 - negative_share))
-    examples.extend(e for e in gen.negatives(n_neg) if e.text.lower() not in seen)
+    examples.extend(gen.negatives(n_neg))
+    unique: dict[str, Example] = {}
+    for ex in examples:  # one text, one answer: the first category that made it
+        unique.setdefault(ex.text.lower(), ex)
+    examples = list(unique.values())
     random.Random(seed).shuffle(examples)
     return examples
 

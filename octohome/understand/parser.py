@@ -101,6 +101,9 @@ class Parser:
         self.n_vocab = self.llm.n_vocab()
         self.encoder = Encoder(self.tokenize, self.table, catalog, self.llm.token_bos())
         self._fn_by_id = dict(zip(self.table.token_ids, self.table.functions, strict=True))
+        self._callable = [t for t, f in self._fn_by_id.items() if self._has_candidates(f)]
+        """Functional tokens of functions this home can call: a function of a type with
+        no device (or scene.activate without scenes) has no valid argument text."""
         self._numeric = self._number_tokens()
         self._tries: dict[str, dict[int, Any]] = {}
         self._margin = float("inf")
@@ -130,6 +133,12 @@ class Parser:
                 f"{self.path}: functions {missing} are not in the catalog: retrain with"
                 " 'octohome train'"
             )
+
+    def _has_candidates(self, function: str) -> bool:
+        sig = self.catalog.signature(function)
+        if self.catalog.functions[function].device_arg and not sig.device_ids:
+            return False
+        return not any(a.kind == "scene" for a in sig.args) or bool(sig.scene_ids)
 
     def _number_tokens(self) -> frozenset[int]:
         """The tokens a number is written with (digits and the decimal point), when each
@@ -188,7 +197,7 @@ class Parser:
             return NOTHING
         query = self.encoder.query_ids(text)[:MAX_QUERY_TOKENS]
         table = self.table
-        first_choices = [*table.token_ids, table.none_id]
+        first_choices = [*self._callable, table.none_id]
         if table.later_id >= 0:
             first_choices.append(table.later_id)
         raw: list[tuple[str, dict[str, Any]]] = []
@@ -211,7 +220,7 @@ class Parser:
                 if len(raw) >= table.max_calls:
                     break
                 self.llm.eval(pending)
-                choice = self._argmax([*table.token_ids, table.end_id])
+                choice = self._argmax([*self._callable, table.end_id])
                 if choice == table.end_id:
                     break
             margin = self._margin

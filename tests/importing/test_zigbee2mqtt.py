@@ -34,7 +34,8 @@ EXPECTED_DEVICES = {
     "office_radiator": ("climate", "office", "zigbee2mqtt/office/radiator"),
     "office_ceiling_fan": ("fan", "office", "zigbee2mqtt/office/ceiling_fan"),
     "office_ceiling_fan_light": ("light", "office", "zigbee2mqtt/office/ceiling_fan"),
-    "front_door": ("lock", PLACEHOLDER_ROOM, "zigbee2mqtt/front_door"),
+    "front_door": ("lock", PLACEHOLDER_ROOM if room_required() else None,
+                   "zigbee2mqtt/front_door"),
 }
 
 
