@@ -91,6 +91,12 @@ def candidates(transcript: Transcript, limit: int) -> list[tuple[int, str]]:
     return out
 
 
+UNLOCK_HEARD = re.compile(r"\W*(and|an|a|i'm|im|i am|on|in|um|uh)\W+lock", re.IGNORECASE)
+"""How Whisper writes a spoken "unlock" it did not get: "And lock the back door.",
+"I'm locked the main door.", "A lock in the back door." (espeak-ng and Piper voices,
+bench/spoken-results.md). Nobody starts a command with "and lock", so a lock call
+from such words, or with such words among the hypotheses, is no call."""
+
 DOUBT_REASON = ("I'm not sure I heard that right, and I don't guess at doors:"
                 " please say it again")
 
@@ -116,9 +122,11 @@ def understand(
     Never a guess at a door: when the calls taken include a ``sensitive`` one (a
     lock, the garage door), every other hypothesis of the n-best list is parsed too,
     and if any of them makes other sensitive calls ("Unlock the back door." fifth
-    behind "Lock the back door."), nothing is done and the reason asks to say it
-    again. Whisper hesitating between two door commands is not a margin the parser
-    can see: "Lock the back door." is a clear sentence, whatever was said. (A
+    behind "Lock the back door."), or a lock call comes with words that are how
+    Whisper writes an "unlock" it missed (:data:`UNLOCK_HEARD`), nothing is done
+    and the reason asks to say it again. Whisper hesitating between two door
+    commands is not a margin the parser can see: "Lock the back door." is a clear
+    sentence, whatever was said. (A
     hypothesis that makes no door call at all, "Light the main door.", is no
     disagreement.) It costs up to four more parses, on door commands only.
 
@@ -146,9 +154,10 @@ def understand(
     chosen = done[best]
     if sensitive is not None and any(sensitive(c) for c in chosen.calls):
         doors = _doors(chosen, sensitive)
+        locks = any(c.function == "lock.lock" for c in chosen.calls if sensitive(c))
         for i in range(len(cands)):
             other = _doors(parse(i), sensitive) if i != best else doors
-            if other and other != doors:
+            if (other and other != doors) or (locks and UNLOCK_HEARD.match(cands[i][1])):
                 chosen = Parsed((), DOUBT_REASON, chosen.margin)
                 break
     return Heard(cands[best][1], chosen, cands[best][0], len(done), time.perf_counter() - t0)
