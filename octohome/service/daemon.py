@@ -81,12 +81,13 @@ if TYPE_CHECKING:
     import numpy as np
 
     from octohome.act.link import InputEvent, MqttLink, Outcome
-    from octohome.core.calls import Parsed
+    from octohome.core.calls import Call, Parsed
     from octohome.core.catalog import Catalog
     from octohome.core.config import Settings
+    from octohome.hear.heard import Hearing
     from octohome.hear.listener import Listener
     from octohome.hear.sources import AudioSource
-    from octohome.hear.stt import Transcriber
+    from octohome.hear.stt import Transcriber, Transcript
     from octohome.service.dialogue import Dialogue, Turn
     from octohome.speak.output import Played
     from octohome.speak.reply import Reply
@@ -148,6 +149,8 @@ class _Speech:
     kind: str
     t_start: float | None = None
     wakeless: bool = False
+    transcript: Transcript | None = None
+    """Already transcribed while the end of speech was awaited (hear.endpoint)."""
 
 
 @dataclass
@@ -267,6 +270,8 @@ class Daemon:
         self.dialogue: Dialogue | None = None
         self.catalog: Catalog | None = None
         self.parser: ParserLike | None = None
+        self.hearing: Hearing | None = None
+        """The parser for heard text: Whisper's hypotheses rescored (hear.heard)."""
         self.stats = Stats()
         self.muted = False
         self.state = "starting"
@@ -315,8 +320,14 @@ class Daemon:
                 from octohome.hear.stt import Transcriber
 
                 self.transcriber = Transcriber(self.settings.stt, self.catalog)
+            from octohome.hear.endpoint import EarlyEnd
+            from octohome.hear.heard import Hearing
+
+            self.hearing = Hearing(lambda: self.parser, lambda: self.settings.site.room,
+                                   self._door_rule)
             if self.listener is None:
-                self.listener = Listener(self.settings.audio, transcriber=None)
+                self.listener = Listener(self.settings.audio, transcriber=None,
+                                         early=EarlyEnd(self.transcriber, self.hearing.judge))
         if self.link is None:
             self.link = MqttLink.from_settings(self.settings, self.catalog)
         elif self.link.catalog is None:
@@ -327,6 +338,15 @@ class Daemon:
             devices=len(self.catalog.devices),
             audio=self.input_spec if self.audio_enabled else None,
         )
+
+    def _door_rule(self) -> Callable[[Call], bool] | None:
+        """The door calls heard speech never makes on a guess (``hear.heard``), less
+        those the dialogue guards anyway ([sensitive]: refused, or asked about first)."""
+        from octohome.hear.heard import door_rule
+
+        if self.catalog is None:
+            return None
+        return door_rule(self.catalog, self.dialogue.is_sensitive if self.dialogue else None)
 
     def _load_dialogue(self) -> None:
         """The conversation state and, when replies are said, the speaker (Piper loads
@@ -465,7 +485,7 @@ class Daemon:
                         log.info("speech ignored: muted", seconds=round(ev.seconds, 2))
                         continue
                     self._offer(self._speech, _Speech(ev.audio, time.monotonic(), kind,
-                                                      started, wakeless))
+                                                      started, wakeless, ev.transcript))
                 elif isinstance(ev, SpeechStart):
                     self._speech_started = time.monotonic()
                 elif isinstance(ev, WakeEvent):
@@ -497,9 +517,13 @@ class Daemon:
                     continue
                 self._stt_since = time.monotonic()
                 try:
-                    tr = await asyncio.to_thread(transcriber.transcribe, audio)
+                    tr = item.transcript
+                    if tr is None:
+                        tr = await asyncio.to_thread(transcriber.transcribe, audio)
                 finally:
                     self._stt_since = None
+                if self.hearing is not None:
+                    self.hearing.heard(tr)
                 stt_ms = (time.monotonic() - t_end) * 1000
                 if not tr.text:
                     self.stats.utterances += 1
@@ -592,7 +616,7 @@ class Daemon:
 
         assert self.link is not None and self.parser is not None
         assert self.dialogue is not None
-        parser, dialogue = self.parser, self.dialogue
+        parser, dialogue = self.hearing or self.parser, self.dialogue
         room = u.room or self.settings.site.room
         now = u.t_start if u.t_start is not None else u.t_end
         if u.wakeless and not dialogue.window_open(now):
