@@ -104,18 +104,29 @@ def word_errors(ref: list[str], hyp: list[str]) -> int:
     return int(out.substitutions + out.deletions + out.insertions)
 
 
-def render(text: str, voice: str = "en-us") -> np.ndarray:
-    """Speak ``text`` with espeak-ng; 16 kHz int16, with 0.3 s silence before
-    (the listener's pre-roll) and 0.25 s after (its tail)."""
+def render(
+    text: str, voice: str = "en-us", speed: int | None = None, pitch: int | None = None
+) -> np.ndarray:
+    """Speak ``text`` with espeak-ng (``voice`` may name a variant: ``en-us+f3``;
+    ``speed`` in words per minute, espeak's default 175; ``pitch`` 0-99, default 50);
+    16 kHz int16, with 0.3 s silence before (the listener's pre-roll) and 0.25 s
+    after (its tail)."""
     exe = shutil.which("espeak-ng")
     if exe is None:
         raise RuntimeError("espeak-ng is not installed: apt-get install -y espeak-ng")
-    wav = subprocess.run(
-        [exe, "-v", voice, "--stdout", text], check=True, capture_output=True
-    ).stdout
+    cmd = [exe, "-v", voice]
+    if speed is not None:
+        cmd += ["-s", str(speed)]
+    if pitch is not None:
+        cmd += ["-p", str(pitch)]
+    wav = subprocess.run([*cmd, "--stdout", text], check=True, capture_output=True).stdout
     samples, rate = decode_wav(wav, "espeak-ng output")
-    speech = to_int16(resample(samples, rate))
-    # espeak pads its own output with a little silence; trim to the voiced part.
+    return pad_speech(to_int16(resample(samples, rate)))
+
+
+def pad_speech(speech: np.ndarray) -> np.ndarray:
+    """Trim a synthesizer's own leading and trailing silence, then add 0.3 s before
+    and 0.25 s after: an utterance as the listener cuts it."""
     loud = np.nonzero(np.abs(speech) > 300)[0]
     if len(loud):
         speech = speech[loud[0] : loud[-1] + 1]

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from octohome.cli.parse import add_model_args, open_parser
 
-_EXTERNAL = {"stt": "octohome.bench.stt", "mqtt": "octohome.bench.mqtt"}
+_EXTERNAL = {"stt": "octohome.bench.stt", "mqtt": "octohome.bench.mqtt",
+             "spoken": "octohome.bench.spoken"}
 
 
 def add_cli(p: argparse.ArgumentParser) -> None:
