@@ -71,8 +71,12 @@ def test_bias_sentences_cover_the_catalog() -> None:
     for dev in cat.devices:
         assert dev.name.lower() in text
     assert "unlock the back door." in text and "lock the front door." in text
-    for phrase in ("movie night.", "big light.", "telly.", "purple"):
+    for phrase in ("movie night.", "big light", "telly.", "purple", "lounge."):
         assert phrase in text
+    # the v2 words first: floors, relative changes
+    assert sentences[:5] == ["Downstairs lights on.", "All the lights upstairs off.",
+                             "Make the big light brighter.", "Turn the TV volume down.",
+                             "Make it warmer."]
     # an alias made of words already present adds nothing
     assert "living room light." not in text
     assert all(s[0].isupper() and s.endswith(".") for s in sentences)
@@ -82,7 +86,7 @@ def test_bias_prompt_fits_the_budget() -> None:
     cat = Catalog.load()
     prompt = bias_prompt(cat, lambda t: len(t) <= 300)
     assert 200 < len(prompt) <= 300
-    assert prompt.startswith("Turn on the living room ceiling light.")
+    assert prompt.startswith("Downstairs lights on. All the lights upstairs off.")
     assert bias_prompt(cat) == bias_prompt(cat, lambda t: len(t) <= 900)
 
 
