@@ -224,7 +224,8 @@ def bias_sentences(catalog: Catalog) -> list[str]:
     0. the v2 words (:func:`group_sentences`: a floor's lights, a relative change
        per step function): first, since the budget ends before the aliases do
        (sentence-exact transcripts of the spoken benchmark's tuning voices 122 ->
-       130 of 217 clean; placed after the devices instead, 128);
+       127 of 217 clean, 62 of 217 at 10 dB either way; placed after the devices
+       instead, 128 of 217 with hand-written sentences of the same kind);
     1. one command per device by its full name, the verbs cycling through the
        type's functions (a prompt that only said "Lock the back door" made
        Whisper hear "unlock the back door" as "lock");
