@@ -368,7 +368,8 @@ def run_bench(args: argparse.Namespace) -> int:
     setup = {
         "cases": len(cases), "whisper": stt_cfg.model, "beam": stt_cfg.beam_size,
         "n_best": n_best, "max_parses": max_parses, "sure_margin": sure,
-        "model": str(parser.path), "sensitive_margin": settings.model.sensitive_margin,
+        "model": str(parser.path), "model_sha256": _sha256(parser.path)[:16],
+        "sensitive_margin": settings.model.sensitive_margin,
         "load": [round(x, 2) for x in load], "cpus": len(os.sched_getaffinity(0)),
         "minutes": round((time.time() - started) / 60, 1), "argv": sys.argv[1:],
     }
@@ -385,6 +386,16 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 # -- report ----------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _pct(n: int, d: int) -> str:
@@ -465,6 +476,11 @@ def markdown(
 
     lines = [
         "# Spoken commands: exact calls and latency (`octohome bench spoken`)",
+        "",
+        "    " + " ".join(["octohome", *setup["argv"]]) if setup["argv"][:1] == ["bench"]
+        else "    octohome bench spoken " + " ".join(setup["argv"]),
+        "",
+        f"Model {setup['model']} (sha256 {setup.get('model_sha256', '?')}).",
         "",
         f"{setup['cases']} demo-home cases (v1 and v2, commands and non-commands), spoken, "
         "cut by Silero VAD as `octohome transcribe` cuts a file, heard by Whisper "
