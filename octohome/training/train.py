@@ -104,6 +104,7 @@ def load_base(path: Path) -> tuple[Any, Any]:
 def target_vocab(encoder: Encoder) -> list[int]:
     """Every token a valid call can contain (the decoder never looks at others)."""
     vocab: set[int] = set(encoder.table.all_token_ids)
+    vocab.update(encoder.tokenize("-0123456789"))  # a value said out of range: "minus five"
     for function in encoder.catalog.function_names:
         for text, _ in candidate_args(encoder.catalog, function):
             vocab.update(encoder.tokenize(text))

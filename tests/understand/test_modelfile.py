@@ -98,6 +98,6 @@ def test_a_corrupt_shipped_model_is_rebuilt_at_the_next_start(shipped: Path,
     out = _parse({"OCTOHOME_MODEL_DIR": str(tmp_path)}, "turn on the kitchen lights")
     assert out.returncode == 0, out.stderr
     assert "corrupt" in out.stderr and "rebuilding" in out.stderr
-    assert json.loads(out.stdout)["arguments"] == {"device": "kitchen_lights"}
+    assert json.loads(out.stdout)["calls"][0]["arguments"] == {"device": "kitchen_lights"}
     assert modelfile.check_file(model) is None
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary left"
