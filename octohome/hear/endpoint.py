@@ -29,12 +29,13 @@ has not started) and the next pause starts a new one.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import structlog
@@ -42,8 +43,11 @@ import structlog
 from octohome.hear.audio import SAMPLE_RATE
 
 if TYPE_CHECKING:
-    from octohome.hear.listener import ListenEvent, UtteranceSegmenter
     from octohome.hear.stt import Transcript
+
+ListenEvent = Any
+"""A listener event (octohome.hear.listener imports this module, so not the reverse)."""
+UtteranceSegmenter = Any
 
 log = structlog.get_logger("octohome.hear.endpoint")
 
@@ -107,15 +111,14 @@ class EarlyEnd:
     ) -> list[ListenEvent]:
         """After the segmenter took a frame: hand probe transcripts to the SpeechEnds
         it produced, end the utterance early when a probe says so, start a probe."""
-        from octohome.hear.listener import SpeechEnd
-
         out: list[ListenEvent] = []
         for ev in events:
-            if isinstance(ev, SpeechEnd) and ev.transcript is None:
+            # a SpeechEnd (by its fields: the listener imports this module, not the reverse)
+            if hasattr(ev, "transcript") and hasattr(ev, "reason") and ev.transcript is None:
                 probe = self._result(seg.finished_mark, wait=True)
                 if probe is not None:
                     self.reused += 1
-                    ev = SpeechEnd(ev.t, ev.audio, ev.reason, probe.transcript)
+                    ev = dataclasses.replace(ev, transcript=probe.transcript)
             out.append(ev)
         if seg.state != "speech":
             return out
