@@ -62,6 +62,20 @@ def test_an_unsure_first_parse_gives_way_to_a_surer_one() -> None:
                       p2).parsed.calls == (other,)
 
 
+def test_a_later_hypothesis_must_be_sure_to_stand_in() -> None:
+    # "Do not open the garage." is no call; "You have opened the garage." an unsure one
+    garage = Call("cover.open", {"device": "garage_door"})
+    p = FakeParser({"you have opened the garage": Parsed((garage,), margin=1.2)})
+    heard = understand(transcript("Do not open the garage.", "You have opened the garage."), p)
+    assert heard.parsed.calls == () and heard.rank == 0
+    # an unsure first parse is replaced only by a clearly surer one
+    other = Call("light.turn_on", {"device": "hallway_light"})
+    p = FakeParser({"stop the kitchen speaker": Parsed((other,), margin=2.5),
+                    "start the kitchen speaker": Parsed((LIGHT_ON,), margin=4.0)})
+    heard = understand(transcript("Stop the kitchen speaker.", "Start the kitchen speaker."), p)
+    assert heard.parsed.calls == (other,)
+
+
 def test_no_command_among_the_hypotheses_is_no_command() -> None:
     p = FakeParser({})
     heard = understand(transcript("What's the capital of Spain?", "What's the capital of space?"),
