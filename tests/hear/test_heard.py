@@ -117,10 +117,13 @@ def test_hearing_parses_a_heard_text_with_its_hypotheses_once() -> None:
     # the dialogue then parses the transcript's text: no second model run
     assert hearing.parse("Regent lamp on.").calls == (LIGHT_ON,)
     assert len(p.runs) == 2 and hearing.last is not None and hearing.last.rank == 1
+    hearing.TTL_S = -1.0  # said again later: parsed again
+    assert hearing.parse("Regent lamp on.").calls == (LIGHT_ON,) and len(p.runs) == 4
+    hearing.TTL_S = Hearing.TTL_S
     # another room is another parse; a typed text is the parser's alone
     hearing.parse("Regent lamp on.", room="office")
-    assert len(p.runs) == 4
-    assert hearing.parse("reading lamp on").calls == (LIGHT_ON,) and len(p.runs) == 5
+    assert len(p.runs) == 6
+    assert hearing.parse("reading lamp on").calls == (LIGHT_ON,) and len(p.runs) == 7
     assert not hearing.judge(transcript("Turn on the floor lamp."))  # unsure
     assert not hearing.judge(transcript("Reading lamp on and"))  # more to come
     assert not hearing.judge(transcript("Tell me a joke."))
