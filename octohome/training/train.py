@@ -260,6 +260,10 @@ class Trainer:
             (self.encoder.prompt(e.text), e.target(self.encoder))
             for e in examples
         ]
+        extra = {t for _, target in data for t in target} - set(self.vocab)
+        if extra:  # a value written as said, out of range ("minus five"): its tokens too
+            self.vocab = sorted(set(self.vocab) | extra)
+            self.vocab_index = {t: i for i, t in enumerate(self.vocab)}
         params = [p for m in self.lora.values() for p in (m.A, m.B)]
         opt = torch.optim.AdamW(
             [{"params": params, "lr": cfg.lr}, {"params": [self.fn_rows], "lr": cfg.emb_lr}],
