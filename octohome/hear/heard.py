@@ -76,10 +76,12 @@ class Heard:
 
 
 def _key(text: str) -> str:
-    """Two hypotheses that differ only in case or punctuation parse alike: the
+    """Two hypotheses that differ only in case, punctuation or "%" parse alike: the
     parser is asked once. ("Set the heating to 19. And ..." = "set the heating to
-    19 and ...")."""
-    return " ".join(re.findall(r"[a-z0-9']+(?:\.[0-9]+)?", text.lower()))
+    19 and ...", "30%" = "30 percent": Whisper's beam is full of such twins, and a
+    number's close digit decisions made each of them a parse of their own.)"""
+    text = text.lower().replace("%", " percent")
+    return " ".join(re.findall(r"[a-z0-9']+(?:\.[0-9]+)?", text))
 
 
 def candidates(transcript: Transcript, limit: int) -> list[tuple[int, str]]:

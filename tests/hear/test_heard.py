@@ -88,6 +88,9 @@ def test_hypotheses_that_differ_only_in_punctuation_are_parsed_once() -> None:
     assert [t for _, t in candidates(tr, 5)] == ["Lights off.", "Light is off."]
     assert [r for r, _ in candidates(tr, 5)] == [0, 3]
     assert candidates(Transcript("Hello.", 1.0, 0.1), 3) == [(0, "Hello.")]
+    tr = transcript("Set the floor lamp to 30 percent.", "Set the floor lamp to 30%.",
+                    "Set the floor lamp to 13 percent.")
+    assert [r for r, _ in candidates(tr, 5)] == [0, 2]
     assert candidates(Transcript("", 1.0, 0.1), 3) == []
 
 
