@@ -133,7 +133,10 @@ def understand(
     calls for 53 of the 282 renderings of non-commands instead of 23 (a question,
     a number out of range or a "do not" has a close hypothesis that is an order);
     with these two bars it gains 1.4 points and makes 39. The first hypothesis,
-    when its parse is sure, costs one parse as before.
+    when its parse is sure, costs one parse as before, and the search stops as soon
+    as a later hypothesis makes the same calls as the one held ("Set floor lamp to
+    30 percent." confirms "Set the floor lamp to 30 percent.", whose margin is low
+    only because digits are close decisions).
 
     Never a guess at a door: when the calls taken include a ``sensitive`` one (a
     lock, the garage door), every other hypothesis of the n-best list is parsed too,
@@ -163,6 +166,8 @@ def understand(
     if not (parse(0).calls and parse(0).margin >= sure_margin):
         for i in range(1, min(len(cands), max(1, max_parses))):
             parsed, held = parse(i), done[best]
+            if parsed.calls and parsed.calls == held.calls:
+                break  # another hypothesis, the same calls: confirmed
             if parsed.calls and parsed.margin >= (
                 held.margin + OVERRIDE_GAP if held.calls else stand_in_margin
             ):

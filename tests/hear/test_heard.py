@@ -94,6 +94,16 @@ def test_hypotheses_that_differ_only_in_punctuation_are_parsed_once() -> None:
     assert candidates(Transcript("", 1.0, 0.1), 3) == []
 
 
+def test_a_hypothesis_that_agrees_ends_the_search() -> None:
+    dim = Call("light.set_brightness", {"device": "living_room_lamp", "brightness": 30})
+    p = FakeParser({"set the floor lamp to 30 percent": Parsed((dim,), margin=1.5),
+                    "set floor lamp to 30 percent": Parsed((dim,), margin=0.9)})
+    heard = understand(transcript("Set the floor lamp to 30 percent.",
+                                  "Set floor lamp to 30 percent.",
+                                  "Set the floor lamp to 35 percent."), p)
+    assert heard.parsed.calls == (dim,) and heard.rank == 0 and heard.parses == 2
+
+
 def test_max_parses_bounds_the_cost() -> None:
     p = FakeParser({})
     understand(transcript("a b", "c d", "e f", "g h", "i j"), p, max_parses=3)
