@@ -51,7 +51,7 @@ UtteranceSegmenter = Any
 
 log = structlog.get_logger("octohome.hear.endpoint")
 
-PROBE_AFTER = 0.1
+PROBE_AFTER = 0.064
 """Seconds of quiet before the words so far are transcribed (a probe)."""
 
 MIN_SILENCE = 0.3

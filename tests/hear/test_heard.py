@@ -183,7 +183,7 @@ def test_never_a_guess_at_a_door() -> None:
     heard = understand(transcript("Lock the back door.", "Lock them back door.",
                                   "Lock the bat door.", "Lock the back floor.",
                                   "Unlock the back door."), p, sensitive=sensitive)
-    assert heard.parsed.calls == () and heard.parses == 5
+    assert heard.parsed.calls == () and heard.parses == 3  # the fifth by its words
     p.known["light the back door"] = Parsed((LIGHT_ON,), margin=9.0)
     heard = understand(transcript("Unlock the back door.", "Light the back door."), p,
                        sensitive=sensitive)
