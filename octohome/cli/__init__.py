@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "train a model for the catalog in devices/",
         "Catalog -> generated training data -> LoRA fine-tune of Gemma 3 270M (CPU, or\n"
         "CUDA when present) -> merged GGUF -> quantized with llama.cpp. Shows a\n"
-        "progress bar with ETA. The demo home takes about 30 minutes on 2 cores.",
+        "progress bar with ETA. The demo home takes about 15 minutes on 2 cores.",
     ),
     "import": (
         "octohome.cli.import_",

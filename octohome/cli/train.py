@@ -14,7 +14,7 @@ def add_cli(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="output directory")
     p.add_argument(
         "--steps", type=int, default=None,
-        help="optimizer steps (default: 1.25 epochs, at least 900 -- about 1,500 for the"
+        help="optimizer steps (default: one epoch, at least 900 -- about 1,200 for the"
         f" demo home; {INCREMENTAL_STEPS} with --from)",
     )
     p.add_argument(

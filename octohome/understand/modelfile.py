@@ -184,10 +184,16 @@ def build_gguf(
                     for k, tid in enumerate(table.all_token_ids):
                         w[tid] = rows[k]
                 writer.add_tensor(name, np.ascontiguousarray(w, dtype=np.float32))
-            else:
+            elif tensor.tensor_type in (gguf.GGMLQuantizationType.F32,
+                                        gguf.GGMLQuantizationType.F16):
                 writer.add_tensor(
                     name, tensor.data, raw_shape=_np_shape(tensor), raw_dtype=tensor.tensor_type
                 )
+            else:  # a frozen layer's block-quantized weight: f32, as the merged ones (the
+                # writer reads a block type's raw shape in bytes, and the quantizer below
+                # sets every matrix to the final type anyway)
+                w = gguf.quants.dequantize(tensor.data, tensor.tensor_type)
+                writer.add_tensor(name, np.ascontiguousarray(w, dtype=np.float32))
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file(progress=progress)
