@@ -25,6 +25,7 @@ from num2words import num2words
 from octohome.core.catalog import (
     HERE_SCOPE,
     HOME_SCOPE,
+    ArgSpec,
     Catalog,
     CatalogError,
     Device,
@@ -572,7 +573,7 @@ class Generator:
                 if phr.word_templates and rng.random() < 0.5:
                     templates = list(phr.word_templates)
                 continue
-            value = rng.choice(arg_values(arg, sig.scene_ids))
+            value = pick_value(arg, arg_values(arg, sig.scene_ids), rng)
             args[arg.name] = _canonical(arg, value)
             text = _value_text(phr.percent and i == 0, arg.kind, value, rng)
             said["v" if i == 0 else arg.name] = text
@@ -586,7 +587,7 @@ class Generator:
                 return template.format(d=dphrase), [(function, args)]
         if not templates:
             return None
-        template = rng.choice(templates)
+        template = _pick_template(templates, rng)
         if target is not None:
             args["device"] = target
             return template.format(d=dphrase, r="", **said), [(function, args)]
@@ -642,7 +643,7 @@ class Generator:
                 names = [scene.name, *scene.aliases, scene.id.replace("_", " ")]
                 said["s"] = said["v"] = rng.choice(names)
                 continue
-            value = rng.choice(arg_values(arg, sig.scene_ids))
+            value = pick_value(arg, arg_values(arg, sig.scene_ids), rng)
             args[arg.name] = _canonical(arg, value)
             said["v" if i == 0 else arg.name] = _value_text(
                 phr.percent and i == 0, arg.kind, value, rng)
@@ -1010,7 +1011,7 @@ class Generator:
                 break
             said["v" if i == 0 else arg.name] = _value_text(
                 self.ph.functions[function].percent and i == 0, arg.kind,
-                rng.choice(arg_values(arg, ())), rng)
+                pick_value(arg, arg_values(arg, ()), rng), rng)
         if not templates:
             return None
         return rng.choice(templates).format(d=_the(thing, rng), **said)
@@ -1069,7 +1070,7 @@ class Generator:
             if self._room_has(room, kind):
                 return ""
         template = rng.choice(_MISSING_TEMPLATES)
-        value = str(rng.choice([20, 30, 50, 75]))
+        value = pick_value(_PERCENT, arg_values(_PERCENT, ()), rng)
         return template.format(d=_the(thing, rng), v=value)
 
     def _room_has(self, room: str, kind: str) -> bool:
@@ -1208,6 +1209,43 @@ _MISSING_THINGS = [
     "gate",
     "bathroom heater",
 ]
+
+ROUND_SHARE = 0.4
+"""How often a number is a round one (a multiple of 10, or a whole degree) where the
+range is wide: people say "40 percent" far more often than "37 percent". Drawn
+uniformly, round values were rare among the commands while the refusals of a device
+the home lacks all said 20, 30, 50 or 75, and the model answered "set the bedroom
+shades to 40 percent" and "set the TV volume to 30 percent" with no call."""
+
+_PERCENT = ArgSpec(name="value", kind="int", min=0, max=100)
+
+
+def pick_value(arg: ArgSpec, values: list[str], rng: random.Random) -> str:
+    """One of ``values`` (an argument's allowed values as text), round ones favoured."""
+    if arg.kind in ("int", "number") and len(values) > 12 and rng.random() < ROUND_SHARE:
+        unit = 10.0 if arg.kind == "int" and len(values) > 30 else 1.0
+        round_ones = [v for v in values if float(v) % unit == 0]
+        if round_ones:
+            return rng.choice(round_ones)
+    return rng.choice(values)
+
+
+PLAIN_SET = "set {d} to {v}"
+"""How most people state an absolute value, and the form the refusals use ("set the
+blinds to 21 degrees", "set the laundry room curtains to 50 percent": no call)."""
+
+PLAIN_SET_SHARE = 0.2
+"""How often a function with the plain form is said that way. Drawn uniformly, it was
+1 of 15 templates for the blinds, fewer positives than the refusals in the same words,
+and the shipped model answered "set the bedroom blinds to 40 percent" with no call."""
+
+
+def _pick_template(templates: list[str], rng: random.Random) -> str:
+    """A template, the plain "set X to V" favoured where the function has it."""
+    if PLAIN_SET in templates and rng.random() < PLAIN_SET_SHARE:
+        return PLAIN_SET
+    return rng.choice(templates)
+
 
 _MISSING_TEMPLATES = [
     "turn on {d}",

@@ -78,6 +78,19 @@ def test_phrasing_variety(data: list) -> None:
         assert needle in texts, needle
 
 
+def test_the_plain_set_form_outnumbers_its_refusals(demo: Catalog, data: list) -> None:
+    """"set the bedroom blinds to 40 percent": drawn as one template of fifteen, the plain
+    form had fewer positives than refusals in the same words ("set the blinds to 21
+    degrees", a room the home lacks) and the model answered it with no call."""
+    import re
+
+    plain = re.compile(r"\bset (the |my |a )?(bedroom|living room) (blinds|shades|curtains)"
+                       r" to \S+( percent|%)", re.I)
+    hits = [e for e in data if plain.search(e.text)]
+    positives = sum(1 for e in hits if any(f == "cover.set_position" for f, _ in e.calls))
+    assert positives >= 15 and positives > 3 * (len(hits) - positives), hits
+
+
 @pytest.mark.parametrize(
     ("n", "words"),
     [(0, "zero"), (7, "seven"), (19, "nineteen"), (40, "forty"), (100, "one hundred")],
