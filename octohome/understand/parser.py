@@ -278,9 +278,13 @@ class Parser:
             except ValueError as exc:
                 return Parsed((), str(exc))
             for arg in self.catalog.signature(function).args:
-                if arg.kind in ("int", "number") and not _said(arg, arguments[arg.name], text):
+                if arg.kind in ("int", "number") and not _said(
+                        arg, arguments[arg.name], text, several=len(raw) > 1):
                     # a number was said, and not this one: never bend it
                     return Parsed((), self._range_reason(function, text))
+                if (arg.kind in ("int", "number") and arg.min is not None and arg.min < 0
+                        and not _direction_agrees(float(arguments[arg.name]), text)):
+                    return Parsed((), "I wasn't sure which way to change it: nothing was done")
             expanded, reason = expand(self.catalog, function, arguments, room)
             if reason is not None:
                 return Parsed((), reason)
@@ -302,13 +306,18 @@ class Parser:
         return "that value is not one this device takes: nothing was done"
 
 
-def _said(arg: ArgSpec, value: float, text: str) -> bool:
+def _said(arg: ArgSpec, value: float, text: str, several: bool = False) -> bool:
     """A decoded number is one the sentence says; a step is said without its sign ("down
-    by 30" is -30), and may be its default size ("brighter" is +20) only where a command
-    of the sentence says no number ("turn the TV up by 1" is never +10)."""
+    by 30" is -30), and may be its default size ("brighter" is +20) only where the
+    sentence says no number ("turn the TV up by 1" is never +10), or, when it made
+    several calls, where one of its commands says none ("turn the heat up and the
+    lights to 50"). A clause that is not a command does not count: "it's too hot, turn
+    the heat down by half a degree" is one call, and its default step was a wrong one."""
     if arg.default is not None and abs(abs(value) - arg.default) < 1e-9:
+        if not spoken_numbers(text):
+            return True
         parts = [p for p in _COMMAND_PARTS.split(text) if p.strip()]
-        if any(not spoken_numbers(p) for p in parts):
+        if several and any(not spoken_numbers(p) for p in parts):
             return True
     if arg.min is not None and arg.min < 0:
         return was_said(abs(value), text) or was_said(value, text)
@@ -338,6 +347,23 @@ def load_parser(settings: Settings, catalog: Catalog | None = None) -> Parser:
         path, catalog, table=table, threads=settings.model.threads, n_ctx=settings.model.n_ctx,
         sensitive_margin=settings.model.sensitive_margin,
     )
+
+
+_UP_WORDS = re.compile(
+    r"\b(up|raise|increase|brighter|brighten|warmer|hotter|louder|higher|boost)\b", re.I)
+_DOWN_WORDS = re.compile(
+    r"\b(down|lower|decrease|reduce|dim|dimmer|darker|cooler|colder|quieter|softer)\b", re.I)
+
+
+def _direction_agrees(value: float, text: str) -> bool:
+    """A signed step goes the way the sentence says, where it says only one way: "turn
+    the heat down by 2" is never +2 (the size is checked by :func:`_said`, which reads
+    numbers without their sign). A sentence with words of both ways, or of neither
+    ("it's too dark"), is left to the model."""
+    up, down = bool(_UP_WORDS.search(text)), bool(_DOWN_WORDS.search(text))
+    if up == down:
+        return True
+    return (value > 0) == up
 
 
 _COMMAND_PARTS = re.compile(r",|;|\band\b|\bthen\b|\balso\b", re.IGNORECASE)
