@@ -115,6 +115,13 @@ class FunctionTable:
     max_calls: int = 1
     """How many calls the model may write in one answer (1 for a v1 model)."""
 
+    group_text: str = "scope:class"
+    """How the model writes a group target: ``class@scope`` (``'light@kitchen'``) since
+    the class comes first, so that a group and a device part at the argument's first
+    token ('kitchen_lights' and 'kitchen:light' shared 'kitchen' and cost the parser a
+    model step on every call of such a device); ``scope:class`` for models trained
+    before."""
+
     @classmethod
     def for_catalog(cls, catalog: Catalog, style: str = "octohome") -> FunctionTable:
         """The deterministic table for a catalog: token i is function i."""
@@ -146,6 +153,7 @@ class FunctionTable:
             later_token="<fn_later>" if style == "octohome" else "",
             later_id=FIRST_TOKEN_ID + n + 2 if style == "octohome" else -1,
             max_calls=MAX_CALLS,
+            group_text=GROUP_TEXT,
         )
 
     def to_json(self) -> str:
@@ -177,12 +185,22 @@ MAX_CALLS = 4
 """Calls in one answer: three commands, one of them written as two calls."""
 
 
-def args_text(catalog: Catalog, function: str, arguments: dict[str, Any]) -> str:
-    """``('living_room_lamp', 30)``: the canonical argument text of a call."""
+GROUP_TEXT = "class@scope"
+"""The group-target writing of newly trained models (:attr:`FunctionTable.group_text`)."""
+
+
+def args_text(catalog: Catalog, function: str, arguments: dict[str, Any],
+              group_text: str = GROUP_TEXT) -> str:
+    """``('living_room_lamp', 30)``: the canonical argument text of a call. A group
+    target ``'upstairs:light'`` is written ``'light@upstairs'`` (``group_text``)."""
     sig = catalog.signature(function)
     parts: list[str] = []
     if sig.device_ids:
-        parts.append(repr(str(arguments["device"])))
+        device = str(arguments["device"])
+        if ":" in device and group_text == "class@scope":
+            scope, cls = device.split(":", 1)
+            device = f"{cls}@{scope}"
+        parts.append(repr(device))
     for arg in sig.args:
         value = arguments[arg.name]
         if arg.kind in ("int", "number"):
@@ -193,7 +211,7 @@ def args_text(catalog: Catalog, function: str, arguments: dict[str, Any]) -> str
 
 
 def candidate_args(
-    catalog: Catalog, function: str, *, groups: bool = True
+    catalog: Catalog, function: str, *, groups: bool = True, group_text: str = GROUP_TEXT
 ) -> list[tuple[str, dict[str, Any]]]:
     """Every valid argument text of a function with its arguments (finite by design);
     the device may be a group target unless ``groups`` is false."""
@@ -212,7 +230,7 @@ def candidate_args(
                     value = int(float(v)) if float(v).is_integer() else float(v)
                 nxt.append({**combo, arg.name: value})
         combos = nxt
-    return [(args_text(catalog, function, c), c) for c in combos]
+    return [(args_text(catalog, function, c, group_text), c) for c in combos]
 
 
 class Encoder:
@@ -244,7 +262,7 @@ class Encoder:
             return [self.table.none_id, self.table.end_id]
         out: list[int] = []
         for function, arguments in calls:
-            text = args_text(self.catalog, function, arguments)
+            text = args_text(self.catalog, function, arguments, self.table.group_text)
             out += [self._fn_id[function], *self.tokenize(text)]
         return [*out, self.table.end_id]
 

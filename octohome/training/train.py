@@ -137,7 +137,8 @@ def target_vocab(encoder: Encoder) -> list[int]:
     vocab: set[int] = set(encoder.table.all_token_ids)
     vocab.update(encoder.tokenize("-0123456789"))  # a value said out of range: "minus five"
     for function in encoder.catalog.function_names:
-        for text, _ in candidate_args(encoder.catalog, function):
+        for text, _ in candidate_args(encoder.catalog, function,
+                                      group_text=encoder.table.group_text):
             vocab.update(encoder.tokenize(text))
     return sorted(vocab)
 

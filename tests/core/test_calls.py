@@ -78,10 +78,12 @@ def test_several_calls_are_one_target_sequence(demo: Catalog) -> None:
     fn = dict(zip(table.functions, table.token_ids, strict=True))
     assert ids[0] == fn["light.turn_off"] and ids[-1] == table.end_id
     assert fn["lock.lock"] in ids
-    assert "".join(chr(i) for i in ids if i >= 32) == "('upstairs:light')('front_door')"
+    assert "".join(chr(i) for i in ids if i >= 32) == "('light@upstairs')('front_door')"
     assert enc.later_target() == [table.later_id, table.end_id]
     assert args_text(demo, "climate.step_temperature", {"device": "here:climate", "step": -1.5}) \
-        == "('here:climate', -1.5)"
+        == "('climate@here', -1.5)"
+    assert args_text(demo, "light.turn_on", {"device": "here:light"}, "scope:class") \
+        == "('here:light')"  # a model trained before the class came first
 
 
 def test_parsed_json_shape() -> None:
