@@ -115,12 +115,15 @@ def bench_model(
     lat: list[float] = []
     base_lat: list[float] = []
     two_lat: list[float] = []
+    one_call_lat: list[float] = []  # the single commands that made exactly one call
     per_call_tokens: list[int] = []
     for _ in range(args.rounds):
         for text in FIXED_SET:
             t = time.perf_counter()
-            parser.parse(text)
+            made = parser.parse(text)
             lat.append((time.perf_counter() - t) * 1000)
+            if len(made.calls) == 1:
+                one_call_lat.append(lat[-1])
             per_call_tokens.append(len(parser.encoder.query_ids(text)) + len(parser.encoder.suffix))
             if baseline is not None:
                 t = time.perf_counter()
@@ -144,6 +147,10 @@ def bench_model(
         "two_commands_ms_p50": round(percentile(two_lat, 50), 1),
         "two_commands_ms_p95": round(percentile(two_lat, 95), 1),
         "two_commands_over_single_p50": round(percentile(two_lat, 50) / percentile(lat, 50), 2),
+        # a non-command makes no call and costs one model step: "a single call" is these
+        "one_call_ms_p50": round(percentile(one_call_lat, 50), 1),
+        "two_commands_over_one_call_p50": round(
+            percentile(two_lat, 50) / percentile(one_call_lat, 50), 2),
     }
     if baseline is not None:
         result["baseline_model"] = str(baseline.path)
