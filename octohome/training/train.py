@@ -379,6 +379,9 @@ def changed_devices(catalog: Catalog, record: dict[str, Any]) -> set[str]:
 
 
 INCREMENTAL_STEPS = 120
+
+INCREMENTAL_LR = 0.3
+"""The learning rates of an incremental retrain, as a share of a full one's."""
 """Steps of an incremental retrain (``--from``): a few minutes on 2 cores."""
 
 
@@ -458,7 +461,10 @@ def train(
         # (a model trained with LoRA on every layer keeps them all)
         shape = {k: old_record.get("config", {}).get(k, 0 if k == "first_layer" else v)
                  for k, v in (("first_layer", 0), ("rank", cfg.rank), ("alpha", cfg.alpha))}
-        cfg = replace(cfg, **shape)
+        # a gentler rate: the adapters are trained already, and the full rate moved
+        # them off old commands (44/46 sample commands, two wrong calls, at 1e-3)
+        cfg = replace(cfg, **shape, lr=cfg.lr * INCREMENTAL_LR, emb_lr=cfg.emb_lr * INCREMENTAL_LR,
+                      warmup=min(cfg.warmup, 10))
         changed = changed_devices(catalog, old_record)
         examples = incremental_examples(examples, catalog, changed, cfg.seed)
         _say(progress, f"continuing from {cfg.start_from}: {len(changed)} device(s) new or"
