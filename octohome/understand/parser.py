@@ -66,9 +66,10 @@ _LEAF = -1
 _MORE = re.compile(
     r"(?:(?:,|;|\b(?:and|then|also|plus|after|afterwards|too|as well)\b)\s*)+", re.I)
 """Words that can join another command (a run of them, ", and then", is one join): an
-answer holds at most one call more than the sentence has joins, and once it has that many the model is not asked for another
-(the question costs a model step, a fifth of a single command's parse). Every
-several-command example of the training data keeps to it."""
+answer holds at most one call more than the sentence has joins, and once it has that
+many the model is not asked for another (the question costs a model step, a fifth of
+a single command's parse). Every several-command example of the training data keeps
+to it."""
 
 
 class Parser:
