@@ -70,10 +70,12 @@ def test_a_misheard_unlock_locks_nothing(real_parser: Any) -> None:
 ])
 def test_how_whisper_writes_a_missed_unlock_is_no_call(real_parser: Any, text: str) -> None:
     alone = real_parser.parse(text)
-    assert any(c.function == "lock.lock" for c in alone.calls)  # the model would lock
+    locks = any(c.function == "lock.lock" for c in alone.calls)  # the model alone locks?
     tr = Transcript(text, 2.0, 0.2, alternatives=(Hypothesis(text, -0.2),))
     got = understand(tr, real_parser, sensitive=door_rule(Catalog.load())).parsed
-    assert got.calls == () and got.reason == DOUBT_REASON
+    # no door call either way; the reason is the doubt when the model alone would lock
+    # (the shipped model locks on three of these; "I'm locked the main door." it refuses)
+    assert got.calls == () and (got.reason == DOUBT_REASON or not locks)
     # the same through Hearing, as the daemon parses what it heard
     hearing = Hearing(lambda: real_parser, sensitive=lambda: door_rule(Catalog.load()))
     hearing.heard(tr)
