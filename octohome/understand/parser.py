@@ -210,6 +210,7 @@ class Parser:
         if table.later_id >= 0:
             first_choices.append(table.later_id)
         raw: list[tuple[str, dict[str, Any]]] = []
+        most = min(table.max_calls, 1 + len(_MORE.findall(text)))  # calls it can hold
         with self._lock:
             self._margin = float("inf")
             self.llm.n_tokens = self.prefix_len
@@ -226,7 +227,7 @@ class Parser:
                     return Parsed((), self._range_reason(function, text))
                 args, pending = decoded
                 raw.append((function, args))
-                if len(raw) >= min(table.max_calls, 1 + len(_MORE.findall(text))):
+                if len(raw) >= most:
                     break
                 self.llm.eval(pending)
                 choice = self._argmax([*self._callable, table.end_id])
@@ -287,11 +288,12 @@ class Parser:
             except ValueError as exc:
                 return Parsed((), str(exc))
             for arg in self.catalog.signature(function).args:
-                if arg.kind in ("int", "number") and not _said(
-                        arg, arguments[arg.name], text, several=len(raw) > 1):
+                if arg.kind not in ("int", "number"):
+                    continue
+                if not _said(arg, arguments[arg.name], text, several=len(raw) > 1):
                     # a number was said, and not this one: never bend it
                     return Parsed((), self._range_reason(function, text))
-                if (arg.kind in ("int", "number") and arg.min is not None and arg.min < 0
+                if (arg.min is not None and arg.min < 0
                         and not _direction_agrees(float(arguments[arg.name]), text)):
                     return Parsed((), "I wasn't sure which way to change it: nothing was done")
             expanded, reason = expand(self.catalog, function, arguments, room)
