@@ -108,6 +108,12 @@ class ModelConfig(_Section):
     device, by at least this many logits over the runner-up; below it: no call and
     "say it again". 0 turns the check off."""
 
+    min_margin: float = Field(default=0.0, ge=0.0)
+    """Any call is made only when the model chose its function and device by at least
+    this many logits over the runner-up; below it: no call, and the reply asks for
+    the device's full name. A wrong device acting is worse than no action; 0 turns
+    the check off."""
+
 
 class SttConfig(_Section):
     """Speech to text (faster-whisper)."""

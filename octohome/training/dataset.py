@@ -334,15 +334,54 @@ _SUFFIXES = [
 ]
 
 def device_phrases(catalog: Catalog, dev: Device, ph: Phrasings | None = None) -> list[str]:
-    """Every way to name a device: name, aliases, id words, room + type."""
+    """Every way to name a device: name, aliases, id words, room + type, the name with
+    its type word ("Office Ceiling": "the office ceiling light"), and the rest of a name
+    that starts with its room, placed after it ("the shelf lights in the office")."""
     ph = ph or Phrasings.for_catalog(catalog)
-    names = {dev.name.lower(), dev.id.replace("_", " ")}
-    names.update(a.lower() for a in dev.aliases)
+    names = {*_full_names(dev, ph), dev.id.replace("_", " ")}
+    room = catalog.room_of(dev)
     same_room = [d for d in catalog.devices if d.type == dev.type and d.room == dev.room]
     if len(same_room) == 1 and dev.room is not None:
         for word in ph.of_type(dev.type).words:
             names.add(f"{dev.room.lower()} {word}")
+            names.update(f"{a.lower()} {word}" for a in room.aliases)  # "laundry light"
+    if room.id:
+        generic = generic_words(catalog, ph)
+        for name in _full_names(dev, ph):
+            for room_name in (room.name.lower(), *(a.lower() for a in room.aliases)):
+                rest = name.removeprefix(room_name + " ")
+                if (rest != name and rest not in generic
+                        and rest.split()[0] not in _NOT_A_NAME_START):
+                    names.update(f"{rest} in {where}" for where in _room_forms(
+                        room.name.lower(), [a.lower() for a in room.aliases]))
     return sorted(names)
+
+
+def _full_names(dev: Device, ph: Phrasings) -> list[str]:
+    """The device's name and aliases, each also with its type's word where it ends in
+    none ("Kitchen Ceiling" is "the kitchen ceiling light" as often as not)."""
+    out = [dev.name.lower(), *(a.lower() for a in dev.aliases)]
+    words = ph.of_type(dev.type).words
+    if words:
+        kinds = (*words, *ph.of_type(dev.type).here)
+        out += [f"{n} {words[0]}" for n in list(out) if not n.endswith("s")
+                and not any(n.endswith(w) for w in kinds) and not set(n.split()) & set(kinds)]
+    return out
+
+
+def _room_forms(name: str, aliases: list[str]) -> list[str]:
+    """How a room is said after "in": "the kitchen", "emma's room" (a possessive takes
+    no article)."""
+    return [w if "'" in w else f"the {w}" for w in (name, *aliases)]
+
+
+def generic_words(catalog: Catalog, ph: Phrasings) -> set[str]:
+    """Words that name a kind of device, not one device ("light", "blinds"), and rooms."""
+    generic = {w for t in ph.types.values() for w in (*t.words, *t.here)}
+    generic |= {w for k in {d.kind for d in catalog.devices}
+                for g in catalog.group_words(k) for w in (g, _singular(g))}
+    generic |= {r.name.lower() for r in catalog.rooms}
+    return generic
 
 
 def _the(phrase: str, rng: random.Random) -> str:
@@ -473,23 +512,23 @@ class Generator:
         self.known = {p for names in self.phrases.values() for p in names}
 
     def _shortened_names(self) -> list[str]:
-        """People shorten names: "the patio lights" for "garden patio lights". A shortened
+        """People shorten names: "the patio lights" for "garden patio lights", "the Sonos"
+        for "Living Room Sonos". A shortened
         name that only one device has is one more way to name it; one that two devices
         share ("the bedside lamp" with a left and a right one) names neither and is
         kept for the non-commands: no call rather than a guess."""
-        generic = {w for t in self.ph.types.values() for w in (*t.words, *t.here)}
-        generic |= {w for k in {d.kind for d in self.catalog.devices}
-                    for g in self.catalog.group_words(k) for w in (g, _singular(g))}
-        generic |= {r.name.lower() for r in self.catalog.rooms}
+        generic = generic_words(self.catalog, self.ph)
         owners: dict[str, set[str]] = {}
         for dev in self.catalog.devices:
-            for name in {dev.name.lower(), *(a.lower() for a in dev.aliases)}:
+            for name in set(_full_names(dev, self.ph)):
                 words = name.split()
-                for k in range(1, len(words) - 1):  # two words at least ("patio lights")
+                for k in range(1, len(words)):
                     short = " ".join(words[k:])
                     if short in generic or words[k] in _NOT_A_NAME_START or any(
                             r.name.lower() in short for r in self.catalog.rooms):
                         continue  # "in the kitchen", "room lamp", "kitchen radio": no
+                    if k == len(words) - 1 and not _names_alone(words[k]):
+                        continue  # one word left: a noun ("the Sonos", "the fountain")
                     owners.setdefault(short, set()).add(dev.id)
         taken = {p: i for i, names in self.phrases.items() for p in names}
         ambiguous = []
@@ -959,7 +998,7 @@ class Generator:
             return None
         short = rng.choice(self.ambiguous)
         owner = next(d for d in self.catalog.devices
-                     if short in " ".join([d.name.lower(), *(a.lower() for a in d.aliases)]))
+                     if any(short in n for n in _full_names(d, self.ph)))
         functions = [f for f in self.callable_functions() if f.startswith(owner.type + ".")]
         templates = [t for f in functions for t in self.ph.templates(f)
                      if "{d}" in t and "{v}" not in t and "{r}" not in t]
@@ -1001,7 +1040,7 @@ class Generator:
             thing = f"{room} {kind}"
         else:
             thing = kind
-        if thing in self.known:
+        if thing in self.known or self._names_something(thing):
             return None
         templates = [t for t in self.ph.templates(function) if "{r}" not in t and "{d}" in t]
         fn = cat.functions[function]
@@ -1069,9 +1108,22 @@ class Generator:
                 return ""
             if self._room_has(room, kind):
                 return ""
+        if self._names_something(thing):
+            return ""
         template = rng.choice(_MISSING_TEMPLATES)
         value = pick_value(_PERCENT, arg_values(_PERCENT, ()), rng)
         return template.format(d=_the(thing, rng), v=value)
+
+    def _names_something(self, thing: str) -> bool:
+        """Whether a "missing" thing may be this home's after all, which would teach "no
+        call" for a device it has: (part of) a device's name ("the printer" beside
+        "Office Printer", "the porch lamp" beside "Front Porch Light"), or a room or
+        floor of the home with a kind word ("the basement lights", a floor's group)."""
+        words = thing.split()
+        head = " ".join(words[:-1]) or thing
+        places = {n.lower() for r in self.catalog.rooms for n in (r.name, *r.aliases)}
+        places |= {n.lower() for f in self.catalog.floors for n in (f.name, *f.aliases)}
+        return head in places or any(f" {head} " in f" {k} " for k in self.known)
 
     def _room_has(self, room: str, kind: str) -> bool:
         type_of = {
@@ -1094,12 +1146,22 @@ class Generator:
         cat = self.catalog
         dev = rng.choice(cat.devices)
         d = _the(rng.choice(self.phrases[dev.id]), rng)
-        own = {f.split(".")[1] for f in cat.functions if f.startswith(dev.type + ".")}
+        # what this device can do: a white-only bulb has no colour, an on/off fan no speed
+        own = {f.split(".")[1] for f in cat.functions
+               if f.startswith(dev.type + ".") and cat.device_has(dev, f)}
         options = []
         if "set_brightness" not in own and dev.type not in ("cover", "media"):
-            options += ["dim {d}", "dim {d} to 40 percent", "set {d} brightness to 60"]
+            options += ["dim {d} to 40 percent", "set {d} brightness to 60"]
+            if dev.type == "light":
+                options += ["set {d} to 30 percent", "{d} to fifty percent"]
+        if "step_brightness" not in own and dev.type not in ("cover", "media"):
+            options += ["dim {d}", "brighten {d}", "make {d} brighter"]
         if "set_color" not in own:
             options += ["make {d} blue", "turn {d} red", "change {d} to green"]
+        if dev.type == "fan" and "set_speed" not in own:
+            options += ["set {d} to high", "{d} on low", "turn {d} to medium"]
+        if dev.type == "cover" and "set_position" not in own:
+            options += ["set {d} to 40 percent", "open {d} halfway", "{d} to 70 percent"]
         if dev.type not in ("lock",):
             options += ["lock {d}", "unlock {d}"]
         if dev.type not in ("climate",):
@@ -1389,6 +1451,20 @@ _VAGUE = [
         "it's freezing in here",
     ]
 
+
+def _names_alone(word: str) -> bool:
+    """Whether a name's last word can stand for the device by itself: "Living Room
+    Sonos" is "the Sonos", "Garden Fountain" "the fountain", "Master Bedroom AC" "the
+    AC"; a number, a plural's "s" or a qualifier left alone ("2", "left") is not."""
+    return word.isalpha() and len(word) >= 2 and word not in _NOT_A_NAME_ALONE
+
+
+_NOT_A_NAME_ALONE = frozenset(
+    {"left", "right", "top", "bottom", "upper", "lower", "main", "big", "small", "front",
+     "back", "side", "one", "two", "three", "new", "old", "north", "south", "east", "west",
+     "inner", "outer", "middle", "centre", "center", "primary", "secondary", "spare",
+     "maker", "machine", "unit", "device", "plug", "socket", "outlet", "switch", "sensor"})
+"""Words that end names yet name nothing alone ("Reading Light Left", "Coffee Maker")."""
 
 _NOT_A_NAME_START = frozenset(
     {"room", "of", "the", "and", "in", "on", "at", "by", "to", "for", "with", "my", "a", "over"})

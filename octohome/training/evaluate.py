@@ -21,6 +21,9 @@ from octohome.core.calls import Parsed
 
 STEP_FUNCTIONS = ("step_",)
 
+SWEEP = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+"""Margins :meth:`EvalReport.sweep` tries."""
+
 
 class _ParsesText(Protocol):
     def parse(self, text: str, room: str | None = None) -> Parsed: ...
@@ -35,6 +38,8 @@ class Miss:
     got: dict[str, Any]
     room: str | None = None
     category: str = ""
+    margin: float | None = None
+    """The parse's smallest logit gap between the model's choice and the runner-up."""
 
 
 @dataclass
@@ -61,7 +66,28 @@ class EvalReport:
     per_category: dict[str, list[int]] = field(default_factory=dict)
     """category -> [count, function correct, exact correct]."""
 
+    wrong_calls: int = 0
+    """Utterances that made calls, and not the expected ones: the costly kind of miss
+    (a wrong device acts), where a refusal only fails to act."""
+
+    outcomes: list[tuple[float, bool, bool]] = field(default_factory=list)
+    """Per utterance that made calls: (margin, exact, calls were expected), for
+    :meth:`sweep`."""
+
     misses: list[Miss] = field(default_factory=list)
+
+    def sweep(self, thresholds: Iterable[float] = SWEEP) -> list[dict[str, Any]]:
+        """What a ``[model] min_margin`` would give: a parse whose margin is below the
+        threshold becomes no call. Per threshold: exact calls, wrong calls, and right
+        calls lost to the refusal."""
+        rows = []
+        for t in thresholds:
+            lost = sum(1 for m, ok, want in self.outcomes if m < t and ok and want)
+            gained = sum(1 for m, ok, want in self.outcomes if m < t and not want)
+            wrong = sum(1 for m, ok, want in self.outcomes if m >= t and not ok)
+            rows.append({"min_margin": t, "exact": self.exact_correct - lost + gained,
+                         "wrong_calls": wrong, "right_calls_refused": lost})
+        return rows
 
     @property
     def function_accuracy(self) -> float:
@@ -93,6 +119,8 @@ class EvalReport:
             "not_a_command_recall": round(self.nac_recall, 4),
             "per_category": table(self.per_category),
             "per_function": table(self.per_function),
+            "wrong_calls": self.wrong_calls,
+            "margin_sweep": self.sweep(),
             "misses": [m.__dict__ for m in self.misses],
         }
 
@@ -103,7 +131,12 @@ class EvalReport:
             f"exact-call accuracy   {self.exact_accuracy:.1%}",
             f"no call expected      precision {self.nac_precision:.1%}"
             f"  recall {self.nac_recall:.1%}",
+            f"wrong calls           {self.wrong_calls} (calls made, not the expected ones)",
         ]
+        lines += ["", "min_margin  exact  wrong calls  right calls refused"]
+        for row in self.sweep():
+            lines.append(f"{row['min_margin']:10}  {row['exact']:5d}  {row['wrong_calls']:11d}"
+                         f"  {row['right_calls_refused']:19d}")
         for title, d in (("category", self.per_category), ("function", self.per_function)):
             lines += ["", f"{title:28} {'n':>4} {'function':>9} {'exact':>7}"]
             for name, (n, fc, ec) in sorted(d.items()):
@@ -112,7 +145,8 @@ class EvalReport:
             lines += ["", f"misses ({len(self.misses)}):"]
             for m in self.misses:
                 room = f"  (room: {m.room})" if m.room else ""
-                lines.append(f"  {m.text!r}{room}  [{m.category}]")
+                margin = f"  margin {m.margin:.2f}" if m.margin is not None else ""
+                lines.append(f"  {m.text!r}{room}  [{m.category}]{margin}")
                 lines.append(f"      expected {json.dumps(m.expected)}")
                 lines.append(f"      got      {json.dumps(m.got)}")
         return "\n".join(lines)
@@ -176,8 +210,12 @@ def evaluate(parser: _ParsesText, rows: Iterable[dict[str, Any]]) -> EvalReport:
             report.nac_false_neg += bool(got["calls"])
         elif not got["calls"]:
             report.nac_false_pos += 1
+        if got["calls"]:
+            report.outcomes.append((parsed.margin, exact, bool(expected)))
+            report.wrong_calls += not exact
         if not exact:
-            report.misses.append(Miss(row["text"], expected, got, room, category))
+            margin = parsed.margin if parsed.margin != float("inf") else None
+            report.misses.append(Miss(row["text"], expected, got, room, category, margin))
     report.per_function = dict(per)
     report.per_category = dict(cats)
     return report

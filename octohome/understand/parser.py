@@ -84,6 +84,7 @@ class Parser:
         threads: int = 2,
         n_ctx: int = 512,
         sensitive_margin: float = 0.0,
+        min_margin: float = 0.0,
     ) -> None:
         import llama_cpp
 
@@ -92,6 +93,7 @@ class Parser:
         self.catalog = catalog
         self.path = model_path
         self.sensitive_margin = sensitive_margin
+        self.min_margin = min_margin
         try:
             self.llm = llama_cpp.Llama(
                 model_path=str(model_path),
@@ -184,12 +186,14 @@ class Parser:
         ptr = self.llm._ctx.get_logits_ith(-1)
         return [ptr[i] for i in ids]
 
-    def _argmax(self, ids: list[int]) -> int:
+    def _argmax(self, ids: list[int], counts: bool = True) -> int:
         """The model's choice among ``ids``; the gap to the runner-up is kept in
-        ``self._margin`` (the smallest of the parse)."""
+        ``self._margin`` (the smallest of the parse) where ``counts``: the function and
+        device choices, not a number's digits (a number is checked against the words
+        said instead, so a near tie between "2" and "3" does not make a parse unsure)."""
         scores = self._logits(ids)
         best = max(range(len(ids)), key=scores.__getitem__)
-        if len(ids) > 1:
+        if len(ids) > 1 and counts:
             second = max(s for i, s in enumerate(scores) if i != best)
             self._margin = min(self._margin, scores[best] - second)
         return ids[best]
@@ -240,6 +244,9 @@ class Parser:
         if margin < self.sensitive_margin and any(self._sensitive(c) for c in parsed.calls):
             return Parsed((), "I'm not sure I heard that right, and I don't guess at doors:"
                               " please say it again", margin)
+        if margin < self.min_margin:
+            return Parsed((), "I'm not sure which device you meant, so I did nothing:"
+                              " say it again with its full name", margin)
         return Parsed(parsed.calls, parsed.reason, margin)
 
     def _sensitive(self, call: Call) -> bool:
@@ -269,7 +276,7 @@ class Parser:
             self.llm.eval(pending)
             candidates = keys + ([self.table.end_id] if _LEAF in node else [])
             others = sorted(self._numeric - set(candidates)) if in_number else []
-            tok = self._argmax([*candidates, *others])
+            tok = self._argmax([*candidates, *others], counts=not in_number)
             if tok not in candidates:
                 return None  # a digit the range does not allow: out of range
             if tok == self.table.end_id:
@@ -357,6 +364,7 @@ def load_parser(settings: Settings, catalog: Catalog | None = None) -> Parser:
     return Parser(
         path, catalog, table=table, threads=settings.model.threads, n_ctx=settings.model.n_ctx,
         sensitive_margin=settings.model.sensitive_margin,
+        min_margin=settings.model.min_margin,
     )
 
 

@@ -288,3 +288,18 @@ def test_a_step_goes_the_way_said(value: float, text: str, ok: bool) -> None:
     from octohome.understand.parser import _direction_agrees
 
     assert _direction_agrees(value, text) is ok
+
+
+def test_an_unsure_parse_is_no_call_with_a_reason(parser: Parser) -> None:
+    """``[model] min_margin``: a call the model chose by less than the margin is not made
+    (a wrong device acting is worse than no action), and the reply says why; the
+    margin itself is reported, so the same parse with the check off makes the call."""
+    text = "turn on the kitchen lights"
+    sure = parser.parse(text)
+    assert sure.calls and sure.margin > 0
+    parser.min_margin = sure.margin + 1
+    try:
+        unsure = parser.parse(text)
+    finally:
+        parser.min_margin = 0.0
+    assert unsure.calls == () and unsure.reason and "not sure" in unsure.reason
