@@ -3,6 +3,8 @@ sweep that shows what a ``[model] min_margin`` would trade."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from octohome.core.calls import Call, Parsed
 from octohome.training.evaluate import evaluate
 
@@ -13,7 +15,7 @@ OFF = {"function": "light.turn_off", "arguments": {"device": "kitchen_lights"}}
 class Answers:
     """Parses from a table: text -> (calls, margin); what the sweep is computed from."""
 
-    def __init__(self, table: dict[str, tuple[list[dict], float]]) -> None:
+    def __init__(self, table: dict[str, tuple[list[dict[str, Any]], float]]) -> None:
         self.table = table
 
     def parse(self, text: str, room: str | None = None) -> Parsed:
@@ -22,7 +24,7 @@ class Answers:
 
 
 def test_wrong_calls_and_the_margin_sweep() -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"text": "right and sure", "calls": [ON]},
         {"text": "right but unsure", "calls": [ON]},
         {"text": "wrong and unsure", "calls": [ON]},
