@@ -66,15 +66,17 @@ class EvalReport:
     per_category: dict[str, list[int]] = field(default_factory=dict)
     """category -> [count, function correct, exact correct]."""
 
-    wrong_calls: int = 0
-    """Utterances that made calls, and not the expected ones: the costly kind of miss
-    (a wrong device acts), where a refusal only fails to act."""
-
     outcomes: list[tuple[float, bool, bool]] = field(default_factory=list)
     """Per utterance that made calls: (margin, exact, calls were expected), for
     :meth:`sweep`."""
 
     misses: list[Miss] = field(default_factory=list)
+
+    @property
+    def wrong_calls(self) -> int:
+        """Utterances that made calls, and not the expected ones: the costly kind of miss
+        (a wrong device acts), where a refusal only fails to act."""
+        return sum(1 for _, exact, _ in self.outcomes if not exact)
 
     def sweep(self, thresholds: Iterable[float] = SWEEP) -> list[dict[str, Any]]:
         """What a ``[model] min_margin`` would give: a parse whose margin is below the
@@ -212,7 +214,6 @@ def evaluate(parser: _ParsesText, rows: Iterable[dict[str, Any]]) -> EvalReport:
             report.nac_false_pos += 1
         if got["calls"]:
             report.outcomes.append((parsed.margin, exact, bool(expected)))
-            report.wrong_calls += not exact
         if not exact:
             margin = parsed.margin if parsed.margin != float("inf") else None
             report.misses.append(Miss(row["text"], expected, got, room, category, margin))
