@@ -76,6 +76,8 @@ _WS_LOG.setLevel(logging.INFO)
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 """``get_states`` of a large home is several megabytes; the library's default is 1 MiB."""
+STARTING_POLL_S = 0.5
+"""How often a connection asks a starting Home Assistant whether it is running."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class HomeAssistantLink:
         self._stopping = False
         self._broken: str | None = None
         self._auth_logged: str | None = None
+        self._starting_logged: str | None = None
 
     # -- lifecycle (any thread) ------------------------------------------------------
 
@@ -277,7 +280,9 @@ class HomeAssistantLink:
                 ) as ws:
                     await asyncio.wait_for(self._authenticate(ws), cfg.connect_timeout)
                     delay = cfg.reconnect_min_delay
-                    await self._serve(ws)
+                    session = _Session(ws)
+                    await self._wait_running(session)
+                    await self._serve(session)
                     if not self._stopping:
                         log.warning("home assistant connection lost, reconnecting")
             except _AuthInvalid as exc:
@@ -321,9 +326,36 @@ class HomeAssistantLink:
         log.info("home assistant connected", url=self.url,
                  version=answer.get("ha_version"), queued=len(self._pending))
 
-    async def _serve(self, ws: ClientConnection) -> None:
+    async def _wait_running(self, session: _Session) -> None:
+        """Hold the calls until Home Assistant has finished starting.
+
+        Home Assistant answers on its WebSocket API while it is still starting, and
+        a service call for an entity whose integration has not loaded yet is
+        answered with success and does nothing: a call that waited through a
+        restart would be reported as carried out and be lost. So a new connection
+        asks ``get_config`` until its ``state`` is ``RUNNING`` before it sends.
+        """
+        ws = session.ws
+        while True:
+            mid = next(session.ids)
+            await ws.send(json.dumps({"id": mid, "type": "get_config"}))
+            while True:
+                answer = json.loads(await ws.recv())
+                if isinstance(answer, dict) and answer.get("id") == mid:
+                    break
+            state = (answer.get("result") or {}).get("state")
+            if not answer.get("success") or state in (None, "RUNNING"):
+                return  # an older Home Assistant without the state: nothing to wait for
+            if state != self._starting_logged:
+                log.info("home assistant is starting, calls wait", state=state,
+                         queued=len(self._pending))
+                self._starting_logged = state
+            self.last_error = f"Home Assistant at {self.url} is starting ({state})"
+            await asyncio.sleep(STARTING_POLL_S)
+
+    async def _serve(self, session: _Session) -> None:
         """One authenticated connection: send what waits, read until it closes."""
-        session = _Session(ws)
+        self._starting_logged = None
         self._session = session
         self.last_error = None
         writer = asyncio.get_running_loop().create_task(self._write(session))
@@ -333,7 +365,7 @@ class HomeAssistantLink:
                 self._refresh_states()
             while self._pending:
                 self._send(session, self._pending.popleft())
-            async for raw in ws:
+            async for raw in session.ws:
                 self._dispatch(session, raw)
         finally:
             writer.cancel()

@@ -508,3 +508,50 @@ def test_a_token_in_clear_or_in_a_readable_file_is_warned_about(tmp_path: Path) 
     assert security_warnings(load_settings(cfg), cfg) == []
     cfg.write_text('[homeassistant]\nurl = "http://127.0.0.1:8123"\ntoken = "tok-123456"\n')
     assert security_warnings(load_settings(cfg), cfg) == []
+
+
+def test_calls_wait_while_home_assistant_is_still_starting() -> None:
+    """A Home Assistant that is still starting answers a service call for an entity it
+    has not loaded yet with success and does nothing, so the link holds its calls
+    until ``get_config`` says RUNNING. A real Home Assistant cannot be held in that
+    state on purpose: a few lines of its WebSocket protocol stand in for it here
+    (the restart test above runs the real one through it)."""
+    from websockets.sync.server import ServerConnection, serve
+
+    from octohome.act.homeassistant import HomeAssistantLink
+
+    seen: list[tuple[str, str | None]] = []
+    states = iter(["NOT_RUNNING", "STARTING", "STARTING"])
+
+    def handler(conn: ServerConnection) -> None:
+        conn.send(json.dumps({"type": "auth_required", "ha_version": "2025.4.4"}))
+        assert json.loads(conn.recv())["type"] == "auth"
+        conn.send(json.dumps({"type": "auth_ok", "ha_version": "2025.4.4"}))
+        state = "STARTING"
+        for raw in conn:
+            msg = json.loads(raw)
+            if msg["type"] == "get_config":
+                state = next(states, "RUNNING")
+                conn.send(json.dumps({"id": msg["id"], "type": "result", "success": True,
+                                      "result": {"state": state}}))
+            elif msg["type"] == "call_service":
+                seen.append((msg["service"], state))
+                conn.send(json.dumps({"id": msg["id"], "type": "result", "success": True,
+                                      "result": {}}))
+
+    with serve(handler, "127.0.0.1", 0) as server:
+        import threading
+
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.socket.getsockname()[1]
+        link = HomeAssistantLink(HomeAssistantConfig(url=f"http://127.0.0.1:{port}",
+                                                     token="tok"))
+        link.start()
+        try:
+            service = ServiceCall("switch", "turn_on", "switch.coffee_maker", {})
+            result = link.call(service, time.monotonic() + 10).result(10)
+            assert result.status == "published", result
+            assert seen == [("turn_on", "RUNNING")]
+        finally:
+            link.stop()
+            server.shutdown()
