@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from text_to_num import alpha2digit
+
 from octohome.core.calls import NOTHING, Parsed
 
 if TYPE_CHECKING:
@@ -82,6 +84,25 @@ def _key(text: str) -> str:
     number's close digit decisions made each of them a parse of their own.)"""
     text = text.lower().replace("%", " percent")
     return " ".join(re.findall(r"[a-z0-9']+(?:\.[0-9]+)?", text))
+
+
+_DIGIT_RUN = re.compile(r"\d+(?:[\s.-]+\d+)*")
+
+
+def _number_shape(text: str) -> str:
+    """The words of ``text`` with its numbers blanked: "Set the thermostat to 20-1
+    degrees." and "... to 41 degrees." have the shape of "... to 21 degrees.".
+
+    Why: such a hypothesis differs from the one held only in a number, and a number's
+    digits do not count in a parse's margin, so its parse can neither confirm the
+    calls held (another number is other calls) nor beat them by ``OVERRIDE_GAP``:
+    parsing it only cost time (the pipeline benchmark's slowest command, "set the
+    thermostat to twenty one degrees", parsed three such hypotheses). Which number
+    was said is checked against the words instead. A held parse that made no call
+    (a number out of range: "90 degrees") still tries them ("19 degrees").
+    """
+    digits = alpha2digit(_key(text), "en", threshold=0)
+    return _DIGIT_RUN.sub("#", digits)
 
 
 def candidates(transcript: Transcript, limit: int) -> list[tuple[int, str]]:
@@ -166,6 +187,9 @@ def understand(
     best = 0
     if not (parse(0).calls and parse(0).margin >= sure_margin):
         for i in range(1, min(len(cands), max(1, max_parses))):
+            if done[best].calls and _number_shape(cands[i][1]) == _number_shape(
+                    cands[best][1]):
+                continue  # only the number differs: see _number_shape
             parsed, held = parse(i), done[best]
             if parsed.calls and parsed.calls == held.calls:
                 break  # another hypothesis, the same calls: confirmed

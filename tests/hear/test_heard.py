@@ -104,6 +104,23 @@ def test_a_hypothesis_that_agrees_ends_the_search() -> None:
     assert heard.parsed.calls == (dim,) and heard.rank == 0 and heard.parses == 2
 
 
+def test_a_hypothesis_that_differs_only_in_its_number_is_not_parsed() -> None:
+    heat = Call("climate.set_temperature", {"device": "thermostat", "temperature": 21})
+    p = FakeParser({"set the thermostat to 21 degrees": Parsed((heat,), margin=1.6),
+                    "set the thermostat to twenty one degrees": Parsed((heat,), margin=7.0)})
+    heard = understand(transcript("Set the thermostat to 21 degrees.",
+                                  "Set the thermostat to 20-1 degrees.",
+                                  "Set the thermostat to 41 degrees.",
+                                  "Set the thermostat to twenty one degrees."), p)
+    assert heard.parsed.calls == (heat,) and heard.parses == 1
+    assert p.runs == ["Set the thermostat to 21 degrees."]
+    # a first hypothesis with no call (out of range) still tries the other numbers
+    p = FakeParser({"set the thermostat to 19 degrees": Parsed((heat,), margin=6.0)})
+    heard = understand(transcript("Set the thermostat to 90 degrees.",
+                                  "Set the thermostat to 19 degrees."), p)
+    assert heard.parsed.calls == (heat,) and heard.rank == 1
+
+
 def test_max_parses_bounds_the_cost() -> None:
     p = FakeParser({})
     understand(transcript("a b", "c d", "e f", "g h", "i j"), p, max_parses=3)
