@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from structlog.testing import capture_logs
 
 from octohome.act.link import MqttLink, Outcome
@@ -545,7 +545,7 @@ def test_calls_wait_while_home_assistant_is_still_starting() -> None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
         port = server.socket.getsockname()[1]
         link = HomeAssistantLink(HomeAssistantConfig(url=f"http://127.0.0.1:{port}",
-                                                     token="tok"))
+                                                     token=SecretStr("tok")))
         link.start()
         try:
             service = ServiceCall("switch", "turn_on", "switch.coffee_maker", {})
