@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -49,6 +50,12 @@ def add_cli(p: argparse.ArgumentParser) -> None:
         " count differs slightly)",
     )
     p.add_argument("--dump-data", type=Path, help="also write the generated data as JSONL")
+    p.add_argument(
+        "--extra-data",
+        type=Path,
+        help="JSONL of more examples (text, calls), e.g. commands as the recognizer wrote"
+        " them (bench/heard_data.py); each call is checked against the catalog",
+    )
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -71,6 +78,15 @@ def run_cli(args: argparse.Namespace) -> int:
         write_jsonl(
             build_dataset(catalog, cfg.seed, cfg.per_function, cfg.negative_share), args.dump_data
         )
-    path = train(catalog, cfg, args.out, quant=args.quant)
+    extra = None
+    if args.extra_data:
+        from octohome.training.dataset import read_examples
+
+        try:
+            extra = read_examples(args.extra_data, catalog)
+        except (OSError, ValueError) as exc:
+            print(f"octohome train: {exc}", file=sys.stderr)
+            return 2
+    path = train(catalog, cfg, args.out, quant=args.quant, extra=extra)
     print(path)
     return 0

@@ -1583,6 +1583,32 @@ def write_jsonl(examples: list[Example], path: Path) -> None:
             fh.write(json.dumps(ex.to_json(), ensure_ascii=False) + "\n")
 
 
+def read_examples(path: Path, catalog: Catalog) -> list[Example]:
+    """Training examples from a JSONL file (``text``, ``calls``, optional ``later`` and
+    ``category``), e.g. what ``bench/heard_data.py`` writes: commands in the words the
+    recognizer wrote. Every call is validated against the catalog, and a bad line
+    stops with its line number: a wrong example is a wrong call taught."""
+    out: list[Example] = []
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                calls = tuple(
+                    (str(c["function"]), catalog.validate_call(
+                        str(c["function"]), dict(c.get("arguments") or {}), groups=True))
+                    for c in row.get("calls") or [])
+                text = " ".join(str(row["text"]).split())
+                if not text:
+                    raise ValueError("empty text")
+                out.append(Example(text, calls, bool(row.get("later", False)),
+                                   str(row.get("category", "extra"))))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{n}: not a training example: {exc}") from exc
+    return out
+
+
 def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:

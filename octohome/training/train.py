@@ -444,8 +444,14 @@ def train(
     quant: str = "q8_0",
     progress: bool = True,
     examples: list[Example] | None = None,
+    extra: list[Example] | None = None,
 ) -> Path:
-    """The whole pipeline; returns the quantized GGUF path. Writes delta.npz beside it."""
+    """The whole pipeline; returns the quantized GGUF path. Writes delta.npz beside it.
+
+    ``extra``: examples beside the generated ones (``--extra-data``: commands as the
+    recognizer wrote them). From the base they join the generated set; continuing a
+    run (``start_from``) they are trained on with as many generated ones replayed.
+    """
     from octohome.understand.modelfile import build_gguf
 
     t0 = time.monotonic()
@@ -466,10 +472,23 @@ def train(
         cfg = replace(cfg, **shape, lr=cfg.lr * INCREMENTAL_LR, emb_lr=cfg.emb_lr * INCREMENTAL_LR,
                       warmup=min(cfg.warmup, 10))
         changed = changed_devices(catalog, old_record)
+        generated = examples
         examples = incremental_examples(examples, catalog, changed, cfg.seed)
-        _say(progress, f"continuing from {cfg.start_from}: {len(changed)} device(s) new or"
-                       f" changed ({', '.join(sorted(changed)[:6])}"
-                       f"{', ...' if len(changed) > 6 else ''})")
+        if extra:
+            # as many generated examples again as there are extra ones, so what the
+            # model knew stays
+            rng = random.Random(cfg.seed + 1)
+            taken = {id(e) for e in examples}
+            rest = [e for e in generated if id(e) not in taken]
+            examples += list(extra) + rng.sample(rest, min(len(rest), len(extra)))
+            rng.shuffle(examples)
+    elif extra:
+        examples = [*examples, *extra]
+    if cfg.start_from:
+        _say(progress, f"continuing from {cfg.start_from}: {len(changed or ())} device(s) new or"
+                       f" changed ({', '.join(sorted(changed or ())[:6])}"
+                       f"{', ...' if len(changed or ()) > 6 else ''})"
+                       + (f", {len(extra)} extra examples" if extra else ""))
     base = base_gguf_path()
     _say(progress, f"{len(examples)} training examples; loading base model {base.name}")
     trainer = Trainer(cfg, catalog, base)
@@ -478,6 +497,7 @@ def train(
     record = {
         "config": asdict(cfg),
         "examples": len(examples),
+        "extra_examples": len(extra or ()),
         "train_seconds": stats["seconds"],
         "steps": stats["steps"],
         "final_loss": stats["final_loss"],

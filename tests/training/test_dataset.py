@@ -212,3 +212,23 @@ def test_a_shortening_two_devices_share_names_neither(large_home: Generator, sho
 def test_a_qualifier_or_type_word_alone_is_no_name(large_home: Generator, word: str) -> None:
     assert word not in large_home.ambiguous
     assert not any(word in names for names in large_home.phrases.values())
+
+
+def test_extra_examples_are_read_and_checked(demo: Catalog, tmp_path: Path) -> None:
+    from octohome.training.dataset import read_examples
+
+    good = tmp_path / "heard.jsonl"
+    good.write_text(
+        '{"text": "Turn the living room lamp of.", "calls": [{"function": "light.turn_off",'
+        ' "arguments": {"device": "living_room_lamp"}}], "category": "heard"}\n\n'
+        '{"text": "What a lovely day.", "calls": []}\n')
+    examples = read_examples(good, demo)
+    assert [(e.text, e.function, e.category) for e in examples] == [
+        ("Turn the living room lamp of.", "light.turn_off", "heard"),
+        ("What a lovely day.", None, "extra")]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(good.read_text() + '{"text": "dim it", "calls": [{"function":'
+                   ' "light.set_brightness", "arguments": {"device": "living_room_lamp",'
+                   ' "brightness": 250}}]}\n')
+    with pytest.raises(ValueError, match=r"bad.jsonl:4: not a training example: .*brightness"):
+        read_examples(bad, demo)
