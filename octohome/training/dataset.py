@@ -12,6 +12,7 @@ Generation is deterministic for a given catalog and seed.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import tomllib
@@ -1121,9 +1122,14 @@ class Generator:
         floor of the home with a kind word ("the basement lights", a floor's group)."""
         words = thing.split()
         head = " ".join(words[:-1]) or thing
-        places = {n.lower() for r in self.catalog.rooms for n in (r.name, *r.aliases)}
-        places |= {n.lower() for f in self.catalog.floors for n in (f.name, *f.aliases)}
-        return head in places or any(f" {head} " in f" {k} " for k in self.known)
+        return head in self._places or any(f" {head} " in f" {k} " for k in self.known)
+
+    @functools.cached_property
+    def _places(self) -> frozenset[str]:
+        """Every room's and floor's name and alias, lower case (asked per example)."""
+        return frozenset(
+            n.lower() for place in (*self.catalog.rooms, *self.catalog.floors)
+            for n in (place.name, *place.aliases))
 
     def _room_has(self, room: str, kind: str) -> bool:
         type_of = {
