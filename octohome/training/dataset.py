@@ -1127,9 +1127,9 @@ class Generator:
     @functools.cached_property
     def _places(self) -> frozenset[str]:
         """Every room's and floor's name and alias, lower case (asked per example)."""
-        return frozenset(
-            n.lower() for place in (*self.catalog.rooms, *self.catalog.floors)
-            for n in (place.name, *place.aliases))
+        rooms = {n.lower() for r in self.catalog.rooms for n in (r.name, *r.aliases)}
+        floors = {n.lower() for f in self.catalog.floors for n in (f.name, *f.aliases)}
+        return frozenset(rooms | floors)
 
     def _room_has(self, room: str, kind: str) -> bool:
         type_of = {
