@@ -82,7 +82,7 @@ def test_wav_files_and_spoken_replies(capsys: pytest.CaptureFixture[str],
     first, second = tmp_path / "on.wav", tmp_path / "off.wav"
     write_wav(first, np.concatenate([silence(0.3), speak("turn on the kitchen lights"),
                                      silence(0.3)]))
-    write_wav(second, np.concatenate([silence(0.3), speak("turn it off"), silence(0.3)]))
+    write_wav(second, np.concatenate([silence(0.3), speak("switch it off"), silence(0.3)]))
     rc = _run(str(first), "+1.5", str(second), "--reply-dir", str(tmp_path / "r"))
     assert rc == 0
     out = capsys.readouterr().out

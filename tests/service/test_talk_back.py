@@ -220,13 +220,13 @@ def test_turn_it_off_within_the_window_and_after_it(mqtt_broker: Broker) -> None
     room = Room(mqtt_broker)
     try:
         room.say("turn on the kitchen lights")
-        room.say("turn it off")
+        room.say("switch it off")
         assert _wait(lambda: len(room.device_messages()) == 2, 10), room.heard()
         assert room.device_messages()[-1] == ("zigbee2mqtt/kitchen_lights/set",
                                               {"state": "OFF"})
         assert room.replies[-1][0].reply.text == "Kitchen lights off."
         time.sleep(room.settings.reply.follow_up_s + 1.0)  # the window closes
-        room.say("turn it off")
+        room.say("switch it off")
         assert room.outcomes[-1][1].calls == () and room.outcomes[-1][1].status == "refused"
         assert room.replies[-1][0].reply.text == "I don't know what you mean by 'it'."
         time.sleep(0.5)
@@ -293,7 +293,7 @@ def test_the_answer_needs_no_wake_word(mqtt_broker: Broker) -> None:
         assert _wait(lambda: room.device_messages() == [
             ("zigbee2mqtt/office_light/set", {"state": "ON"})], 10), room.heard()
         # the reply to a spoken command opens the follow-up window: no wake word either
-        room.say("turn it off")
+        room.say("switch it off")
         assert _wait(lambda: len(room.device_messages()) == 2, 10), room.heard()
         assert room.device_messages()[-1] == ("zigbee2mqtt/office_light/set",
                                               {"state": "OFF"})
@@ -332,7 +332,7 @@ def test_real_model_command_question_answer_and_follow_up(mqtt_broker: Broker,
         assert _wait(lambda: room.device_messages() == [
             ("zigbee2mqtt/kitchen_lights/set", {"state": "ON"})], 10), room.heard()
         assert sounds_like(room.replies[-1][1], "kitchen lights on")
-        room.say("turn it off")
+        room.say("switch it off")
         assert _wait(lambda: len(room.device_messages()) == 2, 10), room.heard()
         assert room.device_messages()[-1] == ("zigbee2mqtt/kitchen_lights/set",
                                               {"state": "OFF"})
