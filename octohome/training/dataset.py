@@ -1595,28 +1595,30 @@ def read_examples(path: Path, catalog: Catalog) -> list[Example]:
     recognizer wrote. Every call is validated against the catalog, and a bad line
     stops with its line number: a wrong example is a wrong call taught."""
     out: list[Example] = []
+    for n, row in iter_jsonl(path):
+        try:
+            calls = tuple(
+                (str(c["function"]), catalog.validate_call(
+                    str(c["function"]), dict(c.get("arguments") or {}), groups=True))
+                for c in row.get("calls") or [])
+            text = " ".join(str(row["text"]).split())
+            if not text:
+                raise ValueError("empty text")
+            out.append(Example(text, calls, bool(row.get("later", False)),
+                               str(row.get("category", "extra"))))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{n}: not a training example: {exc}") from exc
+    return out
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed line) for each non-blank line; a line that is not JSON
+    raises ValueError naming the file and line."""
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
-                calls = tuple(
-                    (str(c["function"]), catalog.validate_call(
-                        str(c["function"]), dict(c.get("arguments") or {}), groups=True))
-                    for c in row.get("calls") or [])
-                text = " ".join(str(row["text"]).split())
-                if not text:
-                    raise ValueError("empty text")
-                out.append(Example(text, calls, bool(row.get("later", False)),
-                                   str(row.get("category", "extra"))))
-            except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{n}: not a training example: {exc}") from exc
-    return out
-
-
-def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
+                yield n, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{n}: not JSON: {exc}") from exc

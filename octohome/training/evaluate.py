@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from octohome.core.calls import Parsed
+from octohome.training.dataset import iter_jsonl
 
 STEP_FUNCTIONS = ("step_",)
 
@@ -224,15 +225,8 @@ def evaluate(parser: _ParsesText, rows: Iterable[dict[str, Any]]) -> EvalReport:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     rows = []
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{n}: not JSON: {exc}") from exc
-            if "text" not in row or ("function" not in row and "calls" not in row):
-                raise ValueError(f"{path}:{n}: needs 'text' and 'function' (v1) or 'calls' (v2)")
-            rows.append(row)
+    for n, row in iter_jsonl(path):
+        if "text" not in row or ("function" not in row and "calls" not in row):
+            raise ValueError(f"{path}:{n}: needs 'text' and 'function' (v1) or 'calls' (v2)")
+        rows.append(row)
     return rows
