@@ -131,6 +131,8 @@ class Row:
     parses: int
     reason: str | None = None
     hypotheses: list[tuple[str, float]] = field(default_factory=list)
+    corrected: bool = False
+    """The calls came from the sound-alike correction of a hypothesis."""
 
     @property
     def exact(self) -> bool:
@@ -238,6 +240,7 @@ def hear_case(
     case: Case, audio: np.ndarray, voice: Voice, noise: str, *, transcriber: Transcriber,
     parser: ParsesText, vad: Any, max_parses: int, sure_margin: float,
     sensitive: Callable[[Call], bool] | None = None,
+    soundalike: Callable[[str], str | None] | None = None,
 ) -> Row:
     """Cut, transcribe and understand one rendering of a case (as the daemon's Hearing
     does, the door rule included)."""
@@ -251,14 +254,15 @@ def hear_case(
     tr = transcriber.transcribe(seg)
     rec = _Recording(parser)
     heard: Heard = (understand(tr, rec, case.room, max_parses=max_parses,
-                               sure_margin=sure_margin, sensitive=sensitive)
+                               sure_margin=sure_margin, sensitive=sensitive,
+                               soundalike=soundalike)
                     if tr.text else Heard("", NOTHING, 0, 0, 0.0))
     top = rec.first or NOTHING
     return Row(
         case, voice.label, noise, tr.text, heard.text, heard.rank, _keys(heard.parsed),
         _keys(top), heard.parsed.margin, top.margin, tr.seconds * 1000,
         heard.seconds * 1000, heard.parses, heard.parsed.reason,
-        [(h.text, round(h.score, 4)) for h in tr.alternatives],
+        [(h.text, round(h.score, 4)) for h in tr.alternatives], heard.corrected,
     )
 
 
@@ -304,6 +308,10 @@ def add_bench_args(parser: argparse.ArgumentParser) -> None:
         help="a first parse with calls and at least this margin is taken at once",
     )
     parser.add_argument(
+        "--soundalike", action=argparse.BooleanOptionalAction, default=None,
+        help="try sound-alike corrections toward the home's names (default: [stt] soundalike)",
+    )
+    parser.add_argument(
         "--json-out", type=Path, default=None, help="every row as JSON (margins, hypotheses)"
     )
     parser.add_argument(
@@ -318,6 +326,7 @@ def run_bench(args: argparse.Namespace) -> int:
     from octohome.core.config import load_settings
     from octohome.hear import heard as heard_mod
     from octohome.hear.heard import door_rule
+    from octohome.hear.soundalike import SoundAlike
     from octohome.hear.stt import N_BEST, Transcriber
     from octohome.hear.vad import VoiceActivity
     from octohome.understand.parser import load_parser
@@ -341,6 +350,9 @@ def run_bench(args: argparse.Namespace) -> int:
     vad = VoiceActivity()
     speaker = Speaker()
     doors = door_rule(catalog)
+    use_soundalike = (settings.stt.soundalike if args.soundalike is None
+                      else args.soundalike)
+    fix = SoundAlike.for_catalog(catalog).correct if use_soundalike else None
     noises = ([] if args.no_clean else ["clean"]) + ([] if args.no_noise else [f"{args.snr:g} dB"])
     rows: list[Row] = []
     summary: list[tuple[str, str, list[Row]]] = []
@@ -356,7 +368,7 @@ def run_bench(args: argparse.Namespace) -> int:
                 audio = clean if noise == "clean" else add_noise(clean, args.snr, seed=i)
                 row = hear_case(case, audio, v, noise, transcriber=transcriber, parser=parser,
                                 vad=vad, max_parses=max_parses, sure_margin=sure,
-                                sensitive=doors)
+                                sensitive=doors, soundalike=fix)
                 part.append(row)
                 if args.verbose and not row.exact:
                     print(f"  miss [{name}, {noise}] {case.text!r} -> {row.heard!r}",
@@ -368,6 +380,7 @@ def run_bench(args: argparse.Namespace) -> int:
     setup = {
         "cases": len(cases), "whisper": stt_cfg.model, "beam": stt_cfg.beam_size,
         "n_best": n_best, "max_parses": max_parses, "sure_margin": sure,
+        "soundalike": use_soundalike,
         "model": str(parser.path), "model_sha256": _sha256(parser.path)[:16],
         "sensitive_margin": settings.model.sensitive_margin,
         "load": [round(x, 2) for x in load], "cpus": len(os.sched_getaffinity(0)),
@@ -457,7 +470,7 @@ def _row_json(r: Row, catalog: Catalog) -> dict[str, Any]:
         "model_ms": round(r.model_ms, 1), "parses": r.parses, "reason": r.reason,
         "door": any(is_sensitive(catalog, k) for k in r.got),
         "unasked_doors": [json.loads(k) for k in unasked_doors(r, catalog)],
-        "hypotheses": r.hypotheses,
+        "hypotheses": r.hypotheses, "corrected": r.corrected,
     }
 
 

@@ -132,6 +132,11 @@ class SttConfig(_Section):
     catalog_bias: bool = True
     """Bias recognition toward the catalog's words (device names, rooms, colours)."""
 
+    soundalike: bool = True
+    """When the model is unsure of what Whisper wrote, also try it with words that
+    sound like the home's names written as those names ("story light" -> "study
+    light"; ``hear/soundalike.py``, measured in bench/spoken-results.md)."""
+
     encoder_frames: int = Field(default=2000, ge=300, le=3000)
     """Mel frames (10 ms each) the encoder runs on. 3000 is Whisper's padded 30 s
     window; 2000 measured about 2x faster with the same accuracy; below ~1500 the

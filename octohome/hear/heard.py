@@ -51,6 +51,14 @@ STAND_IN_MARGIN = 4.0
 OVERRIDE_GAP = 2.0
 """How much wider a later hypothesis's margin must be to replace calls held."""
 
+SOUNDALIKE_BELOW = -0.35
+"""A first hypothesis Whisper scored above this (mean token log-probability) is not
+corrected toward the home's names: Whisper was sure of its words. "Turn on the
+bathroom light." (scored -0.10 to -0.34) in a home without a bathroom had become
+"bedroom"; on the tuning voices (434 renderings, bench/spoken-results.md) every
+bar from -0.30 to -0.45 made no wrong call the words alone did not, -0.25 lost a
+right one, and no bar lost the corrections that helped (scored -0.38 to -1.02)."""
+
 
 class ParsesText(Protocol):
     """The model as the hearing side needs it (``understand.parser.Parser``)."""
@@ -75,6 +83,10 @@ class Heard:
 
     seconds: float = 0.0
     """Wall time of those parser runs."""
+
+    corrected: bool = False
+    """``text`` is hypothesis ``rank`` with words that sounded like the home's names
+    written as those names (:mod:`octohome.hear.soundalike`)."""
 
 
 def _key(text: str) -> str:
@@ -141,6 +153,7 @@ def understand(
     sure_margin: float = DEFAULT_SURE_MARGIN,
     stand_in_margin: float = STAND_IN_MARGIN,
     sensitive: Callable[[Call], bool] | None = None,
+    soundalike: Callable[[str], str | None] | None = None,
 ) -> Heard:
     """Parse the best hypothesis; when it gives no call or a narrow margin (below
     ``sure_margin`` logits), parse up to ``max_parses`` distinct hypotheses in all
@@ -171,6 +184,12 @@ def understand(
     disagreement.) It costs up to two more parses, on door commands only (parsing
     all five cost a lock command 0.3 s more for nothing the words did not show).
 
+    ``soundalike`` (:class:`~octohome.hear.soundalike.SoundAlike`'s ``correct``):
+    when the first parse is not sure and Whisper was not sure of its words either
+    (:data:`SOUNDALIKE_BELOW`), the first hypothesis with its sound-alike words
+    written as the home's names ("Put the story light on." -> "... study light
+    ...") is the next hypothesis tried, under the same bars.
+
     Blocking (the parser runs here): call it in a worker thread.
     """
     t0 = time.perf_counter()
@@ -178,6 +197,7 @@ def understand(
     if not cands:
         return Heard(transcript.text, NOTHING, 0, 0, 0.0)
     done: dict[int, Parsed] = {}
+    fixed_at = -1  # the place of the sound-alike correction among cands, if any
 
     def parse(i: int) -> Parsed:
         if i not in done:
@@ -186,6 +206,13 @@ def understand(
 
     best = 0
     if not (parse(0).calls and parse(0).margin >= sure_margin):
+        first = (transcript.alternatives[0].score if transcript.alternatives
+                 else transcript.avg_logprob)
+        fixed = (soundalike(cands[0][1]) if soundalike is not None and first < SOUNDALIKE_BELOW
+                 else None)
+        if fixed is not None and _key(fixed) not in {_key(t) for _r, t in cands}:
+            fixed_at = 1
+            cands.insert(1, (cands[0][0], fixed))
         for i in range(1, min(len(cands), max(1, max_parses))):
             if done[best].calls and _number_shape(cands[i][1]) == _number_shape(
                     cands[best][1]):
@@ -214,7 +241,8 @@ def understand(
             if other and other != doors:
                 chosen = Parsed((), DOUBT_REASON, chosen.margin)
                 break
-    return Heard(cands[best][1], chosen, cands[best][0], len(done), time.perf_counter() - t0)
+    return Heard(cands[best][1], chosen, cands[best][0], len(done), time.perf_counter() - t0,
+                 corrected=best == fixed_at)
 
 
 def _doors(parsed: Parsed, sensitive: Callable[[Call], bool]) -> list[str]:
@@ -275,7 +303,7 @@ class Hearing:
     (by the early-end judge, say, while the person was still possibly speaking) is
     not parsed again for the same room: the model runs once per utterance.
 
-    ``parser``, ``room`` and ``sensitive`` are read at each call (a reload swaps
+    ``parser``, ``room``, ``sensitive`` and ``soundalike`` are read at each call (a reload swaps
     them). Thread-safe; blocking: call ``parse`` and ``judge`` from worker threads.
     """
 
@@ -292,6 +320,7 @@ class Hearing:
         parser: Callable[[], ParsesText | None],
         room: Callable[[], str | None] = lambda: None,
         sensitive: Callable[[], Callable[[Call], bool] | None] = lambda: None,
+        soundalike: Callable[[], Callable[[str], str | None] | None] = lambda: None,
         *,
         max_parses: int = DEFAULT_MAX_PARSES,
         sure_margin: float = DEFAULT_SURE_MARGIN,
@@ -300,6 +329,7 @@ class Hearing:
         self._parser = parser
         self._room = room
         self._sensitive = sensitive
+        self._soundalike = soundalike
         self.max_parses = max_parses
         self.sure_margin = sure_margin
         self.early_margin = early_margin
@@ -334,7 +364,8 @@ class Hearing:
             return parser.parse(text, room)
         if done is None or now - at > self.TTL_S:
             done = understand(tr, parser, room, max_parses=self.max_parses,
-                              sure_margin=self.sure_margin, sensitive=self._sensitive())
+                              sure_margin=self.sure_margin, sensitive=self._sensitive(),
+                              soundalike=self._soundalike())
             with self._lock:
                 self._parsed[key] = (now, done)
                 while len(self._parsed) > self.KEEP:

@@ -86,6 +86,7 @@ if TYPE_CHECKING:
     from octohome.core.config import Settings
     from octohome.hear.heard import Hearing
     from octohome.hear.listener import Listener
+    from octohome.hear.soundalike import SoundAlike
     from octohome.hear.sources import AudioSource
     from octohome.hear.stt import Transcriber, Transcript
     from octohome.service.dialogue import Dialogue, Turn
@@ -272,6 +273,7 @@ class Daemon:
         self.parser: ParserLike | None = None
         self.hearing: Hearing | None = None
         """The parser for heard text: Whisper's hypotheses rescored (hear.heard)."""
+        self._soundalike_of: SoundAlike | None = None
         self.stats = Stats()
         self.muted = False
         self.state = "starting"
@@ -324,7 +326,12 @@ class Daemon:
             from octohome.hear.heard import Hearing
 
             self.hearing = Hearing(lambda: self.parser, lambda: self.settings.site.room,
-                                   self._door_rule)
+                                   self._door_rule, self._soundalike)
+            if self._soundalike() is not None and self._soundalike_of is not None:
+                self._soundalike_of.warm_up()  # the names' sounds: ~0.2 s, once
+                if self._soundalike_of.broken:
+                    log.warning("sound-alike correction is off",
+                                error=self._soundalike_of.broken)
             if self.listener is None:
                 self.listener = Listener(self.settings.audio, transcriber=None,
                                          early=EarlyEnd(self.transcriber, self.hearing.judge))
@@ -347,6 +354,19 @@ class Daemon:
         if self.catalog is None:
             return None
         return door_rule(self.catalog, self.dialogue.is_sensitive if self.dialogue else None)
+
+    def _soundalike(self) -> Callable[[str], str | None] | None:
+        """Sound-alike correction toward the current catalog's names (``hear.soundalike``),
+        built once per catalog (a reload brings new names); None when switched off."""
+        from octohome.hear.soundalike import SoundAlike
+
+        catalog = self.catalog
+        if catalog is None or not self.settings.stt.soundalike:
+            return None
+        fixer = self._soundalike_of
+        if fixer is None or fixer.catalog is not catalog:
+            fixer = self._soundalike_of = SoundAlike.for_catalog(catalog)
+        return fixer.correct
 
     def _load_dialogue(self) -> None:
         """The conversation state and, when replies are said, the speaker (Piper loads

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 import structlog
 
+from octohome.core import espeak
 from octohome.speak.reply import Tone
 
 log = structlog.get_logger("octohome.speak.voice")
@@ -142,6 +143,15 @@ class PiperVoice:
                                                providers=["CPUExecutionProvider"])
         cfg = PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8")))
         self._piper: Any = _Piper(session=session, config=cfg)
+        # espeak-ng is one state per process, shared with hearing (core.espeak):
+        # Piper's phonemizing takes the same lock; its synthesis runs outside it.
+        phonemize = self._piper.phonemize
+
+        def locked_phonemize(text: str) -> Any:
+            with espeak.LOCK:
+                return phonemize(text)
+
+        self._piper.phonemize = locked_phonemize  # type: ignore[method-assign]
         self.rate = int(cfg.sample_rate)
         digest = hashlib.sha256()
         digest.update(str(model.stat().st_size).encode())

@@ -69,3 +69,31 @@ def test_chimes_differ_by_tone() -> None:
     for s in sounds.values():
         assert 0.1 < s.seconds < 0.5 and np.abs(s.samples).max() > 5000
     assert len({s.samples.tobytes() for s in sounds.values()}) == len(CHIMES)
+
+
+def test_replies_and_hearing_share_espeak_safely() -> None:
+    """espeak-ng is one state per process: Piper's phonemizing and the hearing side's
+    sound comparison (core.espeak) take turns under one lock, and each gets its own
+    language's answer while the other runs."""
+    import threading
+
+    from octohome.core import espeak
+
+    voice = PiperVoice(threads=1)  # not the cached one: its replies would be cached
+    expected = espeak.phonemes("study light")
+    seen: list[str] = []
+    done = threading.Event()
+
+    def hear() -> None:
+        while not done.is_set():
+            seen.append(espeak.phonemes("study light"))
+
+    t = threading.Thread(target=hear)
+    t.start()
+    try:
+        sounds = [voice.synthesize(f"The study light is at {n} percent.") for n in range(5)]
+    finally:
+        done.set()
+        t.join()
+    assert all(len(s.samples) > s.rate // 2 for s in sounds)
+    assert len(seen) > 5 and set(seen) == {expected}
