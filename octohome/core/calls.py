@@ -72,6 +72,13 @@ class Parsed:
     runner-up at any decision it made (function, device, value, end). A guess (a small
     margin) on a door lock is worse than no call: see the callers' policies."""
 
+    refused: bool = field(default=False, compare=False)
+    """The model understood a command and refused it on purpose: a value out of range,
+    a number not said, an unsure direction, a delayed or conditional request. Another
+    hypothesis of the same utterance must not stand in for it with calls: "Set the
+    office light to 300 percent." is not done as Whisper's "... to 100 percent.", nor
+    "... off at midnight." as "... off."."""
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"calls": [c.to_json() for c in self.calls]}
         if self.reason:

@@ -223,12 +223,12 @@ class Parser:
             if choice == table.none_id:
                 return NOTHING
             if choice == table.later_id:
-                return Parsed((), LATER_REASON)
+                return Parsed((), LATER_REASON, refused=True)
             while True:
                 function = self._fn_by_id[choice]
                 decoded = self._decode_args(function, choice)
                 if decoded is None:
-                    return Parsed((), self._range_reason(function, text))
+                    return Parsed((), self._range_reason(function, text), refused=True)
                 args, pending = decoded
                 raw.append((function, args))
                 if len(raw) >= most:
@@ -293,16 +293,17 @@ class Parser:
             try:
                 arguments = self.catalog.validate_call(function, args, groups=True)
             except ValueError as exc:
-                return Parsed((), str(exc))
+                return Parsed((), str(exc), refused=True)
             for arg in self.catalog.signature(function).args:
                 if arg.kind not in ("int", "number"):
                     continue
                 if not _said(arg, arguments[arg.name], text, several=len(raw) > 1):
                     # a number was said, and not this one: never bend it
-                    return Parsed((), self._range_reason(function, text))
+                    return Parsed((), self._range_reason(function, text), refused=True)
                 if (arg.min is not None and arg.min < 0
                         and not _direction_agrees(float(arguments[arg.name]), text)):
-                    return Parsed((), "I wasn't sure which way to change it: nothing was done")
+                    return Parsed((), "I wasn't sure which way to change it: nothing was done",
+                                  refused=True)
             expanded, reason = expand(self.catalog, function, arguments, room)
             if reason is not None:
                 return Parsed((), reason)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from octohome.core.calls import Call, Parsed
+import pytest
+
+from octohome.core.calls import LATER_REASON, Call, Parsed
 from octohome.hear.heard import (
     Hearing,
     candidates,
@@ -220,3 +222,22 @@ def test_never_a_guess_at_a_door() -> None:
     p2 = FakeParser({"reading lamp on": Parsed((LIGHT_ON,), margin=9.0)})
     assert understand(transcript("Reading lamp on.", "Regent lamp on."), p2,
                       sensitive=sensitive).parses == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "reason"),
+    [
+        ("Set the office light to 300 percent.", "brightness 300 is outside 1..100"),
+        ("Turn the porch light off at midnight.", LATER_REASON),
+    ],
+)
+def test_a_refusal_is_not_replaced_by_another_hypothesis(first: str, reason: str) -> None:
+    """A value out of range is refused, never bent into what a later hypothesis says."""
+    some_call = Parsed((Call("light.turn_off", {"device": "porch_light"}),), margin=9.0)
+    p = FakeParser({first.lower().rstrip("."): Parsed((), reason, refused=True),
+                    "set the office light to 100 percent": some_call,
+                    "turn the porch light off": some_call})
+    second = ("Set the office light to 100 percent." if "300" in first
+              else "Turn the porch light off.")
+    heard = understand(transcript(first, second), p)
+    assert heard.parsed.calls == () and heard.parsed.reason == reason and p.runs == [first]

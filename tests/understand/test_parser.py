@@ -211,6 +211,7 @@ def test_out_of_range_values_are_refused_not_bent(parser: Parser, text: str) -> 
     parsed = parser.parse(text)
     assert parsed.calls == ()
     assert parsed.reason and "outside" in parsed.reason, parsed
+    assert parsed.refused  # final: no other hypothesis of the words stands in (hear.heard)
 
 
 @pytest.mark.parametrize(
