@@ -6,6 +6,7 @@ import pytest
 
 from octohome.core.calls import LATER_REASON, Call, Parsed
 from octohome.hear.heard import (
+    UNSURE_REASON,
     Hearing,
     candidates,
     ends_open,
@@ -241,3 +242,27 @@ def test_a_refusal_is_not_replaced_by_another_hypothesis(first: str, reason: str
               else "Turn the porch light off.")
     heard = understand(transcript(first, second), p)
     assert heard.parsed.calls == () and heard.parsed.reason == reason and p.runs == [first]
+
+
+def heard_unsure(*texts: str) -> Transcript:
+    """Words Whisper was not sure of (mean token log-probability -0.7)."""
+    alts = tuple(Hypothesis(t, -0.7 - 0.1 * i) for i, t in enumerate(texts))
+    return Transcript(texts[0], 2.0, 0.2, alternatives=alts)
+
+
+@pytest.mark.parametrize(
+    ("sure_words", "margin", "acted"),
+    [
+        (False, 1.0, False),  # unsure words, unsure parse: say it again
+        (False, 6.0, True),  # unsure words, a sure parse
+        (True, 1.0, True),  # sure words, an unsure parse (digits are close calls)
+    ],
+)
+def test_unsure_words_and_an_unsure_parse_make_no_call(
+    sure_words: bool, margin: float, acted: bool
+) -> None:
+    p = FakeParser({"call me light off": Parsed((LIGHT_ON,), margin=margin)})
+    tr = transcript("Call me light off.") if sure_words else heard_unsure("Call me light off.")
+    heard = understand(tr, p)
+    assert heard.parsed.calls == ((LIGHT_ON,) if acted else ())
+    assert acted or heard.parsed.reason == UNSURE_REASON
