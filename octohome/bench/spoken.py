@@ -139,6 +139,11 @@ class Row:
         return Counter(self.got) == Counter(self.case.expected)
 
     @property
+    def wrong(self) -> bool:
+        """Calls were made, and not the ones asked for (worse than none)."""
+        return bool(self.got) and not self.exact
+
+    @property
     def top_exact(self) -> bool:
         return Counter(self.top_got) == Counter(self.case.expected)
 
@@ -485,7 +490,7 @@ def _finite(x: float) -> float | None:
 def markdown(
     summary: list[tuple[str, str, list[Row]]], catalog: Catalog, setup: dict[str, Any]
 ) -> str:
-    from octohome.hear.heard import DOUBT_REASON
+    from octohome.hear.heard import DOUBT_REASON, UNSURE_REASON
 
     lines = [
         "# Spoken commands: exact calls and latency (`octohome bench spoken`)",
@@ -500,7 +505,8 @@ def markdown(
         f"{setup['whisper']} (catalog bias, beam {setup['beam']}, {setup['n_best']} "
         f"hypotheses kept), understood by `hear.heard.understand` (up to "
         f"{setup['max_parses']} distinct hypotheses parsed when the first gives no call or "
-        f"a margin below {setup['sure_margin']:g}). Exact = the calls made equal the "
+        f"a margin below {setup['sure_margin']:g}; sound-alike correction "
+        f"{'on' if setup.get('soundalike') else 'off'}). Exact = the calls made equal the "
         "expected calls as a multiset. Latency: stt = Whisper on the cut audio, model = "
         f"every parser run; {setup['cpus']} cores, load average "
         f"{setup['load'][0]:.1f} / {setup['load'][1]:.1f} / {setup['load'][2]:.1f} at the end "
@@ -508,8 +514,9 @@ def markdown(
         "",
         "| voices | audio | n | exact | first hypothesis alone | function right | "
         "stt p50 / p95 ms | model p50 / p95 ms | parses / utt. | unasked door calls "
-        "(first hypothesis alone) | door calls held back (say it again) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "(first hypothesis alone) | door calls held back (say it again) | wrong calls "
+        "(utterances) | unsure, held back (say it again) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, noise, rows in summary:
         n = len(rows)
@@ -525,7 +532,9 @@ def markdown(
             f"{percentile([r.model_ms for r in rows], 95):.0f} | "
             f"{np.mean([r.parses for r in rows]):.2f} | {len(wrong_doors(rows, catalog))} "
             f"({len(wrong_doors(rows, catalog, top=True))}) | "
-            f"{sum(1 for r in rows if r.reason == DOUBT_REASON)} |"
+            f"{sum(1 for r in rows if r.reason == DOUBT_REASON)} | "
+            f"{sum(r.wrong for r in rows)} | "
+            f"{sum(1 for r in rows if r.reason == UNSURE_REASON)} |"
         )
     everything = [r for _, _, rows in summary for r in rows]
     lines += ["", "Per category (all voices and noise levels together):", "",
