@@ -135,7 +135,7 @@ class SttConfig(_Section):
     soundalike: bool = True
     """When the model is unsure of what Whisper wrote, also try it with words that
     sound like the home's names written as those names ("story light" -> "study
-    light"; ``hear/soundalike.py``, measured in bench/spoken-results.md)."""
+    light"; ``hear/soundalike.py``, measured in bench/soundalike-results.md)."""
 
     encoder_frames: int = Field(default=2000, ge=300, le=3000)
     """Mel frames (10 ms each) the encoder runs on. 3000 is Whisper's padded 30 s

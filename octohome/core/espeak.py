@@ -13,7 +13,8 @@ import threading
 from typing import Any
 
 LOCK = threading.RLock()
-"""Held around every call into espeak-ng (this module's and Piper's synthesis)."""
+"""Held around every call into espeak-ng: this module's and Piper's phonemizing
+(``speak.voice`` wraps it; Piper's synthesis proper runs outside the lock)."""
 
 VOICE = "en-us"
 

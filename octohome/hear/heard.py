@@ -55,7 +55,7 @@ SOUNDALIKE_BELOW = -0.35
 """A first hypothesis Whisper scored above this (mean token log-probability) is not
 corrected toward the home's names: Whisper was sure of its words. "Turn on the
 bathroom light." (scored -0.10 to -0.34) in a home without a bathroom had become
-"bedroom"; on the tuning voices (434 renderings, bench/spoken-results.md) every
+"bedroom"; on the tuning voices (434 renderings, bench/soundalike-results.md) every
 bar from -0.30 to -0.45 made no wrong call the words alone did not, -0.25 lost a
 right one, and no bar lost the corrections that helped (scored -0.38 to -1.02)."""
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 if TYPE_CHECKING:
@@ -68,10 +69,6 @@ class Target:
 
     text: str
     sounds: str
-
-
-def _sounds(phonemize: Callable[[str], str], text: str) -> str:
-    return _STRIP.sub("", phonemize(text))
 
 
 def catalog_phrases(catalog: Catalog) -> list[str]:
@@ -115,6 +112,7 @@ class SoundAlike:
             COMMAND_WORDS)
         """Words never corrected: the home's own and the command words."""
         self._targets: list[Target] | None = None
+        self._target_sounds: list[str] = []
         self.broken: str | None = None
         """Why sounds could not be computed (then ``correct`` always answers None)."""
         self._lock = threading.Lock()
@@ -126,7 +124,7 @@ class SoundAlike:
         return cls(catalog_phrases(catalog), phonemize, catalog=catalog)
 
     def _sound_of(self, text: str) -> str:
-        return _sounds(self._phonemize, text)
+        return _STRIP.sub("", self._phonemize(text))
 
     @property
     def targets(self) -> list[Target]:
@@ -136,6 +134,7 @@ class SoundAlike:
             if self._targets is None:
                 try:
                     self._targets = [Target(p, self._span_sounds(p)) for p in self._phrases]
+                    self._target_sounds = [t.sounds for t in self._targets]
                 except Exception as exc:  # a missing or broken piper-tts: hearing goes on
                     self.broken = f"{type(exc).__name__}: {exc}"
                     self._targets = []
@@ -164,14 +163,14 @@ class SoundAlike:
                 sounds = self._span_sounds(" ".join(span))
                 if not sounds:
                     continue
-                best: tuple[float, str] | None = None
-                for target in self.targets:
-                    d = Levenshtein.normalized_distance(sounds, target.sounds,
-                                                        score_cutoff=MAX_DISTANCE)
-                    if d <= MAX_DISTANCE and (best is None or d < best[0]):
-                        best = (d, target.text)
-                if best is not None and not _only_drops(span, best[1].split()):
-                    found.append((best[0], i, j, best[1]))
+                best = process.extractOne(sounds, self._target_sounds,
+                                          scorer=Levenshtein.normalized_distance,
+                                          score_cutoff=MAX_DISTANCE)  # the closest, first on ties
+                if best is None:
+                    continue
+                name = self.targets[best[2]].text
+                if not _only_drops(span, name.split()):
+                    found.append((best[1], i, j, name))
         if not found:
             return None
         taken: list[tuple[int, int, str]] = []

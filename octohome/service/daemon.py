@@ -327,11 +327,11 @@ class Daemon:
 
             self.hearing = Hearing(lambda: self.parser, lambda: self.settings.site.room,
                                    self._door_rule, self._soundalike)
-            if self._soundalike() is not None and self._soundalike_of is not None:
-                self._soundalike_of.warm_up()  # the names' sounds: ~0.2 s, once
-                if self._soundalike_of.broken:
-                    log.warning("sound-alike correction is off",
-                                error=self._soundalike_of.broken)
+            fixer = self._soundalike_fixer()
+            if fixer is not None:
+                fixer.warm_up()  # the names' sounds: ~0.2 s, once
+                if fixer.broken:
+                    log.warning("sound-alike correction is off", error=fixer.broken)
             if self.listener is None:
                 self.listener = Listener(self.settings.audio, transcriber=None,
                                          early=EarlyEnd(self.transcriber, self.hearing.judge))
@@ -355,7 +355,7 @@ class Daemon:
             return None
         return door_rule(self.catalog, self.dialogue.is_sensitive if self.dialogue else None)
 
-    def _soundalike(self) -> Callable[[str], str | None] | None:
+    def _soundalike_fixer(self) -> SoundAlike | None:
         """Sound-alike correction toward the current catalog's names (``hear.soundalike``),
         built once per catalog (a reload brings new names); None when switched off."""
         from octohome.hear.soundalike import SoundAlike
@@ -363,10 +363,14 @@ class Daemon:
         catalog = self.catalog
         if catalog is None or not self.settings.stt.soundalike:
             return None
-        fixer = self._soundalike_of
-        if fixer is None or fixer.catalog is not catalog:
-            fixer = self._soundalike_of = SoundAlike.for_catalog(catalog)
-        return fixer.correct
+        if self._soundalike_of is None or self._soundalike_of.catalog is not catalog:
+            self._soundalike_of = SoundAlike.for_catalog(catalog)
+        return self._soundalike_of
+
+    def _soundalike(self) -> Callable[[str], str | None] | None:
+        """What ``Hearing`` calls: the current fixer's ``correct``, or None."""
+        fixer = self._soundalike_fixer()
+        return fixer.correct if fixer is not None else None
 
     def _load_dialogue(self) -> None:
         """The conversation state and, when replies are said, the speaker (Piper loads
