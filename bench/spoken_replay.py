@@ -20,7 +20,6 @@ import json
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", action="store_true", help="print every case that changed")
     args = ap.parse_args(argv)
 
-    from octohome.bench.spoken import HELDOUT_VOICE, PIPER_VOICE, call_key
+    from octohome.bench.spoken import HELDOUT_VOICE, PIPER_VOICE, call_key, call_keys
     from octohome.core.catalog import Catalog
     from octohome.core.config import load_settings
     from octohome.hear.heard import door_rule, understand
@@ -47,9 +46,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(data['rows'])} rows of {args.rows} (model {setup['model_sha256']});"
           f" replayed with {parser.path}", file=sys.stderr)
 
-    def keys(calls: Any) -> Counter[str]:
-        return Counter(call_key(c.function, dict(c.arguments)) for c in calls)
-
     score: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     cats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in data["rows"]:
@@ -63,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             heard = [understand(tr, parser, row["room"], max_parses=setup["max_parses"],
                                 sure_margin=setup["sure_margin"], sensitive=doors,
                                 soundalike=f) for f in (None, fix)]
-            outcomes = [keys(h.parsed.calls) for h in heard]
+            outcomes = [Counter(call_keys(h.parsed.calls)) for h in heard]
             texts = [h.text for h in heard]
         ok = [o == want for o in outcomes]
         group = {HELDOUT_VOICE.label: "held-out espeak voice",

@@ -35,7 +35,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -237,8 +237,9 @@ class _Recording:
         return parsed
 
 
-def _keys(parsed: Parsed) -> tuple[str, ...]:
-    return tuple(call_key(c.function, dict(c.arguments)) for c in parsed.calls)
+def call_keys(calls: Iterable[Call]) -> tuple[str, ...]:
+    """Each call as its comparable key (the benchmark scores calls as a multiset)."""
+    return tuple(call_key(c.function, dict(c.arguments)) for c in calls)
 
 
 def hear_case(
@@ -264,8 +265,8 @@ def hear_case(
                     if tr.text else Heard("", NOTHING, 0, 0, 0.0))
     top = rec.first or NOTHING
     return Row(
-        case, voice.label, noise, tr.text, heard.text, heard.rank, _keys(heard.parsed),
-        _keys(top), heard.parsed.margin, top.margin, tr.seconds * 1000,
+        case, voice.label, noise, tr.text, heard.text, heard.rank, call_keys(heard.parsed.calls),
+        call_keys(top.calls), heard.parsed.margin, top.margin, tr.seconds * 1000,
         heard.seconds * 1000, heard.parses, heard.parsed.reason,
         [(h.text, round(h.score, 4)) for h in tr.alternatives], heard.corrected,
     )

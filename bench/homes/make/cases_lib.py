@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from octohome.core.catalog import Catalog  # noqa: E402
+from octohome.core.catalog import Catalog
 
 
 class C:
@@ -63,7 +63,8 @@ def write(home: str, cases):
             row["room"] = room
         lines.append(json.dumps(row, ensure_ascii=False))
         cats[kind] += 1
-    Path(f"{Path(__file__).resolve().parents[1]}/{home}/cases.jsonl").write_text("\n".join(lines) + "\n")
+    out = Path(__file__).resolve().parents[1] / home / "cases.jsonl"
+    out.write_text("\n".join(lines) + "\n")
     total = sum(cats.values())
     print(f"{home}: {total} sentences, {ncalls} calls validated;",
           ", ".join(f"{k} {v} ({100 * v / total:.0f}%)" for k, v in cats.items()))

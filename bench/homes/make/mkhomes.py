@@ -9,8 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from octohome.importing.catalog_writer import write_catalog  # noqa: E402
-from octohome.importing.homeassistant import Registry, home_from_registry  # noqa: E402
+from octohome.importing.catalog_writer import write_catalog
+from octohome.importing.homeassistant import Registry, home_from_registry
 
 ROOT = Path(__file__).resolve().parents[3]
 FUNCS = ROOT / "devices" / "functions.toml"
