@@ -13,6 +13,9 @@ configured model, catalog bias, beam 5). The transcript keeps the command's call
 when it still says the same thing in other words; it is dropped when:
 
 - Whisper wrote the command as it was (nothing new to learn);
+- a word of the device's name was lost and either a word naming another device or
+  room was heard ("the bedroom fan" heard as "the living room fan") or what is left
+  of the name fits other devices too ("the desk fan" heard as "this fan");
 - fewer than ``--similar`` of its words match (a guess taught on garbage is a wrong
   call waiting to happen: "Turn the space key giraffe.");
 - a word that decides the action changed ("on"/"off", "open"/"close", "up"/"down",
@@ -54,6 +57,10 @@ DOOR_WORDS = frozenset(["door", "doors", "garage", "gate", "lock", "locks", "unl
 """A command about a door is never taught from a mishearing (groups included)."""
 
 
+GLUE = frozenset(["the", "my", "a", "an", "in", "on", "of", "over", "by", "and", "to"])
+"""Words inside names ("radio in the kitchen") that name nothing by themselves."""
+
+
 def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower().replace("%", " percent"))
 
@@ -88,11 +95,38 @@ def keep(said: str, heard: str, similar: float,
                     words(value.replace("_", " "))) <= heard_words:
                 return "a value word was lost"
         device = str(arguments.get("device", ""))
-        if device and ":" not in device and not (_name_words(catalog, device) & heard_words):
-            return "every word naming the device was lost"
+        if device and ":" not in device:
+            names = _name_words(catalog, device)
+            if not names & heard_words:
+                return "every word naming the device was lost"
+            if _stems(set(a) & names) - _stems(heard_words):
+                # "the bedroom fan" heard as "the living room fan", "the desk fan" as
+                # "this fan": taught, either is a wrong device waiting to happen
+                if _stems(heard_words - set(a)) & _stems(_home_words(catalog)):
+                    return "a word naming another device or room was heard"
+                if len(_devices_named(catalog, names & heard_words)) > 1:
+                    return "what is left of the name fits other devices too"
     if difflib.SequenceMatcher(None, a, b).ratio() < similar:
         return "too far from what was said"
     return None
+
+
+def _stems(ws: set[str]) -> set[str]:
+    """Words without a plural s: "lights" heard as "light" lost nothing."""
+    return {w.removesuffix("s") for w in ws}
+
+
+def _home_words(catalog: Catalog) -> set[str]:
+    """Every word of every device's names and rooms, and of the rooms and floors."""
+    out = {w for d in catalog.devices for w in _name_words(catalog, d.id)}
+    for place in (*catalog.rooms, *catalog.floors):
+        out |= {w for n in (place.name, *place.aliases) for w in words(n)}
+    return out - GLUE
+
+
+def _devices_named(catalog: Catalog, heard: set[str]) -> list[str]:
+    """The devices whose name words hold every one of ``heard``."""
+    return [d.id for d in catalog.devices if heard <= _name_words(catalog, d.id)]
 
 
 def _name_words(catalog: Catalog, device_id: str) -> set[str]:
@@ -103,7 +137,7 @@ def _name_words(catalog: Catalog, device_id: str) -> set[str]:
     names = [dev.name, *dev.aliases, dev.id.replace("_", " ")]
     if dev.room:
         names.append(dev.room.replace("_", " "))
-    return {w for n in names for w in words(n)} - {"the", "my", "a"}
+    return {w for n in names for w in words(n)} - GLUE
 
 
 def main(argv: list[str] | None = None) -> int:
