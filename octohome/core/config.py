@@ -137,6 +137,12 @@ class SttConfig(_Section):
     sound like the home's names written as those names ("story light" -> "study
     light"; ``hear/soundalike.py``, measured in bench/soundalike-results.md)."""
 
+    second_model: str = ""
+    """A second Whisper model (``base``, or a directory) asked only when what
+    ``model`` heard left the language model unsure: more accuracy on hard words for
+    its time on those commands alone (``hear/heard.py``, ``ask_again``; measured in
+    bench/cascade-results.md). Empty: none (one recognizer, less memory)."""
+
     encoder_frames: int = Field(default=2000, ge=300, le=3000)
     """Mel frames (10 ms each) the encoder runs on. 3000 is Whisper's padded 30 s
     window; 2000 measured about 2x faster with the same accuracy; below ~1500 the

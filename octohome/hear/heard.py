@@ -24,7 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from text_to_num import alpha2digit
@@ -87,6 +87,17 @@ class Heard:
     corrected: bool = False
     """``text`` is hypothesis ``rank`` with words that sounded like the home's names
     written as those names (:mod:`octohome.hear.soundalike`)."""
+
+    asked_again: bool = False
+    """The first recognizer's words left the model unsure, so the second one's
+    (``Transcript.again``) were understood instead: ``text`` is one of its hypotheses."""
+
+    again_seconds: float = 0.0
+    """Wall time of the second recognizer, when it was asked."""
+
+    before: Heard | None = None
+    """What the first recognizer's words gave, when the second one was asked (so a
+    benchmark can score both ways from one run)."""
 
 
 def _key(text: str) -> str:
@@ -156,7 +167,94 @@ DOUBT_REASON = ("I'm not sure I heard that right, and I don't guess at doors:"
                 " please say it again")
 
 
+def sure(parsed: Parsed, sure_margin: float = DEFAULT_SURE_MARGIN) -> bool:
+    """Is this parse final? Calls with a margin of at least ``sure_margin``, or a
+    refusal on purpose (a number out of range is refused whoever heard it)."""
+    return parsed.refused or (bool(parsed.calls) and parsed.margin >= sure_margin)
+
+
+def wants_second(parsed: Parsed, sure_margin: float = DEFAULT_SURE_MARGIN) -> bool:
+    """Should a second recognizer hear the utterance the model made ``parsed`` of?
+    Yes for calls under ``sure_margin`` and for no call with a reason ("Which
+    lights?", "I'm not sure I heard that right", "There are no blinds in the
+    kitchen"); no for a sure call, a refusal on purpose, and "not a command".
+
+    Why not "not a command": replayed on the spoken benchmark's tuning voices
+    (bench/cascade-results.md), the base model's words turned tiny.en's non-commands
+    into as many wrong calls as right ones (questions and garbled words have a close
+    hypothesis that is an order); without them the cascade gained 18 exact calls for
+    4 more wrong ones, against 27 for 15."""
+    if sure(parsed, sure_margin):
+        return False
+    return bool(parsed.calls) or parsed.reason is not None
+
+
 def understand(
+    transcript: Transcript,
+    parser: ParsesText,
+    room: str | None = None,
+    *,
+    max_parses: int = DEFAULT_MAX_PARSES,
+    sure_margin: float = DEFAULT_SURE_MARGIN,
+    stand_in_margin: float = STAND_IN_MARGIN,
+    sensitive: Callable[[Call], bool] | None = None,
+    soundalike: Callable[[str], str | None] | None = None,
+    unsure_heard: float | None = UNSURE_HEARD,
+) -> Heard:
+    """:func:`understand_words` of the transcript, then :func:`ask_again` when that left
+    the model unsure and a second recognizer is there. Blocking: call it in a
+    worker thread."""
+    held = understand_words(
+        transcript, parser, room, max_parses=max_parses, sure_margin=sure_margin,
+        stand_in_margin=stand_in_margin, sensitive=sensitive, soundalike=soundalike,
+        unsure_heard=unsure_heard)
+    return ask_again(
+        held, transcript, parser, room, max_parses=max_parses, sure_margin=sure_margin,
+        stand_in_margin=stand_in_margin, sensitive=sensitive, soundalike=soundalike,
+        unsure_heard=unsure_heard)
+
+
+def ask_again(
+    held: Heard,
+    transcript: Transcript,
+    parser: ParsesText,
+    room: str | None = None,
+    *,
+    max_parses: int = DEFAULT_MAX_PARSES,
+    sure_margin: float = DEFAULT_SURE_MARGIN,
+    stand_in_margin: float = STAND_IN_MARGIN,
+    sensitive: Callable[[Call], bool] | None = None,
+    soundalike: Callable[[str], str | None] | None = None,
+    unsure_heard: float | None = UNSURE_HEARD,
+) -> Heard:
+    """When what the first recognizer heard left the model unsure
+    (:func:`wants_second`: calls under ``sure_margin``, or no call with a reason), the second
+    recognizer (``transcript.again``, ``[stt] second_model``) hears the same audio
+    and its words are understood instead, under the same rules.
+
+    Why: Whisper base hears better than tiny.en but costs about 200 ms more per
+    command; tiny.en's words give most commands a sure parse, so base is asked only
+    about the rest (replayed on the spoken benchmark: bench/cascade-results.md).
+    ``held`` is returned as it is when there is no second recognizer, when it was
+    asked already, or when it heard nothing."""
+    if transcript.again is None or held.asked_again or not wants_second(
+            held.parsed, sure_margin):
+        return held
+    t0 = time.perf_counter()
+    second = transcript.again()
+    waited = time.perf_counter() - t0
+    if not second.text:
+        return held
+    other = understand_words(
+        second, parser, room, max_parses=max_parses, sure_margin=sure_margin,
+        stand_in_margin=stand_in_margin, sensitive=sensitive, soundalike=soundalike,
+        unsure_heard=unsure_heard)
+    return replace(other, parses=held.parses + other.parses,
+                   seconds=held.seconds + other.seconds, asked_again=True,
+                   again_seconds=waited, before=held)
+
+
+def understand_words(
     transcript: Transcript,
     parser: ParsesText,
     room: str | None = None,
@@ -394,10 +492,20 @@ class Hearing:
             done = understand(tr, parser, room, max_parses=self.max_parses,
                               sure_margin=self.sure_margin, sensitive=self._sensitive(),
                               soundalike=self._soundalike())
-            with self._lock:
-                self._parsed[key] = (now, done)
-                while len(self._parsed) > self.KEEP:
-                    self._parsed.popitem(last=False)
+        elif tr.again is not None and not done.asked_again and wants_second(
+                done.parsed, self.sure_margin):
+            # parsed by the early-end judge from the listener's words, before the
+            # second recognizer was attached: ask it now
+            done = ask_again(done, tr, parser, room, max_parses=self.max_parses,
+                             sure_margin=self.sure_margin, sensitive=self._sensitive(),
+                             soundalike=self._soundalike())
+        else:
+            self.last = done
+            return done.parsed
+        with self._lock:
+            self._parsed[key] = (now, done)
+            while len(self._parsed) > self.KEEP:
+                self._parsed.popitem(last=False)
         self.last = done
         return done.parsed
 

@@ -24,7 +24,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +74,11 @@ class Transcript:
     alternatives: tuple[Hypothesis, ...] = ()
     """Whisper's n-best list, best first, ``text`` being the first (empty when the
     Transcriber keeps one hypothesis: ``n_best`` = 1)."""
+
+    again: Callable[[], Transcript] | None = field(default=None, compare=False, repr=False)
+    """A second recognizer's transcript of the same audio (``[stt] second_model``),
+    asked for only when this one left the model unsure
+    (:func:`octohome.hear.heard.ask_again`); None: there is no second one."""
 
 
 @dataclass(frozen=True)

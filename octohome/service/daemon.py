@@ -67,7 +67,8 @@ import contextlib
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -260,6 +261,8 @@ class Daemon:
         self.exit_at_end = exit_at_end
         self.parser_factory = parser_factory or load_real_parser
         self.transcriber = transcriber
+        self.second_transcriber: Transcriber | None = None
+        """``[stt] second_model``: asked only about what left the model unsure."""
         self.listener = listener
         self.link = link
         self.notifier = notifier or Notifier()
@@ -322,6 +325,13 @@ class Daemon:
                 from octohome.hear.stt import Transcriber
 
                 self.transcriber = Transcriber(self.settings.stt, self.catalog)
+            if self.second_transcriber is None and self.settings.stt.second_model:
+                from octohome.hear.stt import Transcriber
+
+                self.second_transcriber = Transcriber(
+                    self.settings.stt.model_copy(
+                        update={"model": self.settings.stt.second_model}),
+                    self.catalog)
             from octohome.hear.endpoint import EarlyEnd
             from octohome.hear.heard import Hearing
 
@@ -546,6 +556,8 @@ class Daemon:
                         tr = await asyncio.to_thread(transcriber.transcribe, audio)
                 finally:
                     self._stt_since = None
+                if self.second_transcriber is not None and tr.text:
+                    tr = replace(tr, again=partial(self.second_transcriber.transcribe, audio))
                 if self.hearing is not None:
                     self.hearing.heard(tr)
                 stt_ms = (time.monotonic() - t_end) * 1000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from octohome.core.calls import LATER_REASON, Call, Parsed
@@ -266,3 +268,66 @@ def test_unsure_words_and_an_unsure_parse_make_no_call(
     heard = understand(tr, p)
     assert heard.parsed.calls == ((LIGHT_ON,) if acted else ())
     assert acted or heard.parsed.reason == UNSURE_REASON
+
+
+class SecondEar:
+    """A second recognizer's answer for one utterance; counts how often it was asked."""
+
+    def __init__(self, *texts: str) -> None:
+        self.answer = transcript(*texts) if texts else Transcript("", 2.0, 0.4)
+        self.asked = 0
+
+    def __call__(self) -> Transcript:
+        self.asked += 1
+        return self.answer
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "asked", "calls"),
+    [
+        # tiny.en was sure: base is never asked
+        ("Reading lamp on.", ("Reading lamp on.",), 0, (LIGHT_ON,)),
+        # no call, with a reason, from tiny.en's words: base's are understood instead
+        ("Regent lamp on.", ("Reading lamp on.",), 1, (LIGHT_ON,)),
+        # an unsure call: the same
+        ("Reading lamp on, man.", ("Reading lamp on.",), 1, (LIGHT_ON,)),
+        # a refusal on purpose is final whoever heard it
+        ("Set the lamp to 300 percent.", ("Set the lamp to 30 percent.",), 0, ()),
+        # so is "not a command"
+        ("Tell me a joke.", ("Reading lamp on.",), 0, ()),
+        # base heard nothing: what tiny.en gave stands
+        ("Regent lamp on.", (), 1, ()),
+    ],
+)
+def test_a_second_recognizer_is_asked_only_when_the_first_left_the_model_unsure(
+    first: str, second: tuple[str, ...], asked: int, calls: tuple[Call, ...]
+) -> None:
+    p = FakeParser({
+        "reading lamp on": Parsed((LIGHT_ON,), margin=9.0),
+        "regent lamp on": Parsed((), UNSURE_REASON),
+        "reading lamp on, man": Parsed((LIGHT_ON,), margin=0.5),
+        "set the lamp to 300 percent": Parsed((), "out of range", refused=True),
+        "set the lamp to 30 percent": Parsed((LIGHT_ON,), margin=9.0),
+    })
+    ear = SecondEar(*second)
+    heard = understand(replace(transcript(first), again=ear), p)
+    assert ear.asked == asked and heard.asked_again == (asked == 1 and bool(second))
+    assert heard.parsed.calls == calls
+    # what the first recognizer's words gave is kept beside, for the benchmark
+    assert (heard.before is not None) == heard.asked_again
+    assert heard.before is None or heard.before.text == transcript(first).text
+
+
+def test_hearing_asks_the_second_recognizer_after_the_early_judge_parsed() -> None:
+    """The early-end judge parses the listener's words (no second recognizer yet);
+    the dialogue's parse of the same words then asks it, once."""
+    other = Call("light.turn_on", {"device": "hallway_light"})
+    p = FakeParser({"turn on the whole light": Parsed((other,), margin=1.5),
+                    "turn on the hall light": Parsed((LIGHT_ON,), margin=7.0)})
+    hearing = Hearing(lambda: p)
+    assert hearing.judge(transcript("Turn on the whole light."))  # margin 1.5 >= early 1.0
+    ear = SecondEar("Turn on the hall light.")
+    hearing.heard(replace(transcript("Turn on the whole light."), again=ear))
+    assert hearing.parse("Turn on the whole light.").calls == (LIGHT_ON,)
+    assert hearing.parse("Turn on the whole light.").calls == (LIGHT_ON,)
+    assert ear.asked == 1 and hearing.last is not None and hearing.last.asked_again

@@ -368,6 +368,51 @@ def test_a_failing_stage_is_restarted_and_the_daemon_lives_on(mqtt_broker: Broke
         assert run.stop() == 0
 
 
+class _SaysTranscriber:
+    """A recognizer that hears one sentence, whatever the audio (the microphone is a
+    file here; which words the model gets is what this test is about)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.calls = 0
+
+    def transcribe(self, audio: np.ndarray) -> Any:
+        from octohome.hear.stt import Transcript
+
+        self.calls += 1
+        return Transcript(self.text, len(audio) / 16000, 0.01)
+
+
+@pytest.mark.parametrize(
+    ("first", "asked", "status"),
+    [("turn on the light", 1, "published"),  # "Which lights?": ask the second recognizer
+     ("turn on the kitchen lights", 0, "published"),  # a sure call: never asked
+     ("tell me a joke", 0, "not_a_command")],  # not a command is final
+)
+def test_the_second_recognizer_hears_what_left_the_model_unsure(
+        mqtt_broker: Broker, first: str, asked: int, status: str) -> None:
+    from octohome.core.config import AudioConfig
+    from octohome.hear.listener import Listener
+    from octohome.hear.vad import VoiceActivity
+
+    settings = _settings(mqtt_broker.port).model_copy(
+        update={"audio": AudioConfig(wake="none")})
+    d, got = _stub_daemon(settings, audio=True, input_spec="mic",
+                          transcriber=_SaysTranscriber(first),
+                          listener=Listener(settings.audio, transcriber=None,
+                                            vad=VoiceActivity()),
+                          source_factory=_FlakySource(failures=0))
+    second = _SaysTranscriber("turn on the kitchen lights")
+    d.second_transcriber = second  # type: ignore[assignment]
+    run = Running(d)
+    try:
+        assert _wait(lambda: any(u.source == "mic" for u, _ in got), 30), d.stats
+        mic = next(o for u, o in got if u.source == "mic")
+        assert mic.status == status and second.calls == asked
+    finally:
+        assert run.stop() == 0
+
+
 @pytest.mark.skipif(
     os.environ.get("CI") == "true",
     reason="flaky on the 2-core CI machine (2026-11-26): under a 1000-command burst and a"
