@@ -145,6 +145,9 @@ def run_mode(mode: str, audio: np.ndarray, ends: list[int]) -> dict[str, Any]:
     with private_mosquitto() as broker:
         settings = Settings(mqtt=MqttConfig(port=broker.port, discovery=False),
                             audio=AudioConfig(wake="none"), reply=ReplyConfig(mode="none"))
+        if mode.endswith("+base"):  # Whisper base asked when tiny.en's words left doubt
+            settings.stt.second_model = "base"
+            mode = mode.removesuffix("+base")
         daemon = Daemon(
             settings, input_spec="bench.wav", exit_at_end=True,
             source_factory=lambda spec, dev: source,
@@ -175,7 +178,8 @@ def run_mode(mode: str, audio: np.ndarray, ends: list[int]) -> dict[str, Any]:
             "stt": u.stt_ms or 0.0, "model": lat.get("model", float("nan")),
         })
     early = getattr(daemon.listener, "early", None)
-    return {"mode": mode, "rows": rows, "load_s": load_s, "heard": len(outcomes),
+    return {"mode": mode + ("+base" if settings.stt.second_model else ""), "rows": rows,
+            "load_s": load_s, "heard": len(outcomes),
             "early_ends": getattr(early, "early_ends", 0), "probes": getattr(early, "probes", 0)}
 
 
@@ -184,7 +188,8 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--espeak", type=int, default=8, help="espeak-ng commands added (0-12)")
-    ap.add_argument("--modes", default="plain,early", help="comma-separated: plain, early")
+    ap.add_argument("--modes", default="plain,early", help="comma-separated: plain, early;"
+                    " +base (early+base): [stt] second_model = base")
     ap.add_argument("--out", type=Path, default=None, help="write a markdown table here")
     args = ap.parse_args()
 

@@ -36,7 +36,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +134,13 @@ class Row:
     hypotheses: list[tuple[str, float]] = field(default_factory=list)
     corrected: bool = False
     """The calls came from the sound-alike correction of a hypothesis."""
+    asked_again: bool = False
+    """The second recognizer (``--second-whisper``) was asked; ``stt_ms`` includes it."""
+    again_ms: float = 0.0
+    """The second recognizer's share of ``stt_ms``."""
+    alone_got: tuple[str, ...] | None = None
+    """The calls the first recognizer's words gave, when the second one was asked
+    (None: it was not, and ``got`` is what the first one gave)."""
 
     @property
     def exact(self) -> bool:
@@ -142,6 +150,11 @@ class Row:
     def wrong(self) -> bool:
         """Calls were made, and not the ones asked for (worse than none)."""
         return bool(self.got) and not self.exact
+
+    @property
+    def alone(self) -> tuple[str, ...]:
+        """The calls without the second recognizer."""
+        return self.got if self.alone_got is None else self.alone_got
 
     @property
     def top_exact(self) -> bool:
@@ -247,6 +260,7 @@ def hear_case(
     parser: ParsesText, vad: Any, max_parses: int, sure_margin: float,
     sensitive: Callable[[Call], bool] | None = None,
     soundalike: Callable[[str], str | None] | None = None,
+    second: Transcriber | None = None,
 ) -> Row:
     """Cut, transcribe and understand one rendering of a case (as the daemon's Hearing
     does, the door rule included)."""
@@ -258,6 +272,8 @@ def hear_case(
         return Row(case, voice.label, noise, "", "", 0, (), (), float("inf"), float("inf"),
                    0.0, 0.0, 0)
     tr = transcriber.transcribe(seg)
+    if second is not None and tr.text:
+        tr = replace(tr, again=partial(second.transcribe, seg))
     rec = _Recording(parser)
     heard: Heard = (understand(tr, rec, case.room, max_parses=max_parses,
                                sure_margin=sure_margin, sensitive=sensitive,
@@ -266,9 +282,11 @@ def hear_case(
     top = rec.first or NOTHING
     return Row(
         case, voice.label, noise, tr.text, heard.text, heard.rank, call_keys(heard.parsed.calls),
-        call_keys(top.calls), heard.parsed.margin, top.margin, tr.seconds * 1000,
-        heard.seconds * 1000, heard.parses, heard.parsed.reason,
-        [(h.text, round(h.score, 4)) for h in tr.alternatives], heard.corrected,
+        call_keys(top.calls), heard.parsed.margin, top.margin,
+        (tr.seconds + heard.again_seconds) * 1000, heard.seconds * 1000, heard.parses,
+        heard.parsed.reason, [(h.text, round(h.score, 4)) for h in tr.alternatives],
+        heard.corrected, heard.asked_again, heard.again_seconds * 1000,
+        call_keys(heard.before.parsed.calls) if heard.before is not None else None,
     )
 
 
@@ -300,6 +318,11 @@ def add_bench_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-clean", action="store_true", help="only the noisy renderings")
     parser.add_argument("--no-noise", action="store_true", help="only the clean renderings")
     parser.add_argument("--whisper", default=None, help="stt.model (default: the config's)")
+    parser.add_argument(
+        "--second-whisper", default=None, metavar="MODEL",
+        help="stt.second_model: asked only when the first one's words left the model "
+        "unsure ('' = none; default: the config's)",
+    )
     parser.add_argument("--model", type=Path, metavar="GGUF", help="model file ([model] path)")
     parser.add_argument(
         "--n-best", type=int, default=None,
@@ -353,6 +376,10 @@ def run_bench(args: argparse.Namespace) -> int:
     parser = load_parser(settings, catalog)
     parser.warm_up()
     transcriber = Transcriber(stt_cfg, catalog, n_best=n_best)
+    second_model = (settings.stt.second_model if args.second_whisper is None
+                    else args.second_whisper)
+    second = (Transcriber(stt_cfg.model_copy(update={"model": second_model}), catalog,
+                          n_best=n_best) if second_model else None)
     vad = VoiceActivity()
     speaker = Speaker()
     doors = door_rule(catalog)
@@ -374,7 +401,7 @@ def run_bench(args: argparse.Namespace) -> int:
                 audio = clean if noise == "clean" else add_noise(clean, args.snr, seed=i)
                 row = hear_case(case, audio, v, noise, transcriber=transcriber, parser=parser,
                                 vad=vad, max_parses=max_parses, sure_margin=sure,
-                                sensitive=doors, soundalike=fix)
+                                sensitive=doors, soundalike=fix, second=second)
                 part.append(row)
                 if args.verbose and not row.exact:
                     print(f"  miss [{name}, {noise}] {case.text!r} -> {row.heard!r}",
@@ -384,7 +411,8 @@ def run_bench(args: argparse.Namespace) -> int:
             print(_line(name, noise, part), file=sys.stderr, flush=True)
     load = os.getloadavg()
     setup = {
-        "cases": len(cases), "whisper": stt_cfg.model, "beam": stt_cfg.beam_size,
+        "cases": len(cases), "whisper": stt_cfg.model, "second_whisper": second_model,
+        "beam": stt_cfg.beam_size,
         "n_best": n_best, "max_parses": max_parses, "sure_margin": sure,
         "soundalike": use_soundalike,
         "model": str(parser.path), "model_sha256": _sha256(parser.path)[:16],
@@ -476,7 +504,9 @@ def _row_json(r: Row, catalog: Catalog) -> dict[str, Any]:
         "model_ms": round(r.model_ms, 1), "parses": r.parses, "reason": r.reason,
         "door": any(is_sensitive(catalog, k) for k in r.got),
         "unasked_doors": [json.loads(k) for k in unasked_doors(r, catalog)],
-        "hypotheses": r.hypotheses, "corrected": r.corrected,
+        "hypotheses": r.hypotheses, "corrected": r.corrected, "asked_again": r.asked_again,
+        "again_ms": round(r.again_ms, 1), "alone_got": (
+            None if r.alone_got is None else [json.loads(k) for k in r.alone_got]),
     }
 
 
@@ -504,7 +534,10 @@ def markdown(
         f"{setup['cases']} demo-home cases (v1 and v2, commands and non-commands), spoken, "
         "cut by Silero VAD as `octohome transcribe` cuts a file, heard by Whisper "
         f"{setup['whisper']} (catalog bias, beam {setup['beam']}, {setup['n_best']} "
-        f"hypotheses kept), understood by `hear.heard.understand` (up to "
+        f"hypotheses kept"
+        + (f"; Whisper {setup['second_whisper']} asked when that left the model unsure, its"
+           " time counted in stt" if setup.get("second_whisper") else "")
+        + "), understood by `hear.heard.understand` (up to "
         f"{setup['max_parses']} distinct hypotheses parsed when the first gives no call or "
         f"a margin below {setup['sure_margin']:g}; sound-alike correction "
         f"{'on' if setup.get('soundalike') else 'off'}). Exact = the calls made equal the "
@@ -537,6 +570,8 @@ def markdown(
             f"{sum(r.wrong for r in rows)} | "
             f"{sum(1 for r in rows if r.reason == UNSURE_REASON)} |"
         )
+    if setup.get("second_whisper"):
+        lines += second_table(summary, setup)
     everything = [r for _, _, rows in summary for r in rows]
     lines += ["", "Per category (all voices and noise levels together):", "",
               "| category | n | exact | first hypothesis alone |", "|---|---|---|---|"]
@@ -571,6 +606,34 @@ def markdown(
         got = "; ".join(_short(k) for k in r.got) or f"none ({r.reason or 'not a command'})"
         lines.append(f"- [{r.voice}, {r.noise}] \"{r.case.text}\" -> \"{r.heard}\" -> {got}")
     return "\n".join(lines) + "\n"
+
+
+def second_table(summary: list[tuple[str, str, list[Row]]], setup: dict[str, Any]) -> list[str]:
+    """The same renderings with and without the second recognizer, side by side: each
+    row knows what the first one's words gave before the second was asked."""
+    first, second = setup["whisper"], setup["second_whisper"]
+    lines = [
+        "", f"Whisper {first} alone against {first} then {second} when unsure (the same "
+        "run, the same renderings):", "",
+        f"| voices | audio | n | exact, {first} alone / with {second} | utterances with a "
+        f"wrong call, alone / with | {second} asked | stt ms p50 / p95, alone / with |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, noise, rows in summary:
+        n = len(rows)
+        want = [Counter(r.case.expected) for r in rows]
+        alone_exact = sum(Counter(r.alone) == w for r, w in zip(rows, want, strict=True))
+        alone_wrong = sum(bool(r.alone) and Counter(r.alone) != w
+                          for r, w in zip(rows, want, strict=True))
+        alone_ms = [r.stt_ms - r.again_ms for r in rows]
+        with_ms = [r.stt_ms for r in rows]
+        lines.append(
+            f"| {name} | {noise} | {n} | {_pct(alone_exact, n)} / "
+            f"**{_pct(sum(r.exact for r in rows), n)}** | {alone_wrong} / "
+            f"{sum(r.wrong for r in rows)} | {_pct(sum(r.asked_again for r in rows), n)} | "
+            f"{percentile(alone_ms, 50):.0f} / {percentile(alone_ms, 95):.0f}, "
+            f"{percentile(with_ms, 50):.0f} / {percentile(with_ms, 95):.0f} |")
+    return lines
 
 
 def _short(key: str) -> str:

@@ -81,6 +81,27 @@ def test_the_report_names_its_setup_and_every_miss() -> None:
     assert "| sensitive_margin |" in text
 
 
+def test_the_second_recognizer_is_scored_beside_the_first_from_one_run() -> None:
+    """Each row keeps what the first recognizer's words gave before the second one was
+    asked, so one run shows both ways side by side."""
+    from dataclasses import replace
+
+    cat = Catalog.load()
+    fixed = replace(row((UNLOCK,), (UNLOCK,)), asked_again=True, again_ms=300.0,
+                    alone_got=())  # tiny.en: no call; base: the right one
+    broke = replace(row((LIGHT,), (LOCK,)), asked_again=True, again_ms=300.0,
+                    alone_got=(LIGHT,))
+    sure = row((LIGHT,), (LIGHT,))  # base not asked
+    assert fixed.alone == () and sure.alone == (LIGHT,)
+    setup = {"cases": 3, "whisper": "tiny.en", "second_whisper": "base", "beam": 5,
+             "n_best": 5, "max_parses": 3, "sure_margin": 4.0, "model": "m.gguf",
+             "sensitive_margin": 0.0, "load": [1.0, 1.0, 1.0], "cpus": 2, "minutes": 0.1,
+             "argv": []}
+    text = markdown([("tuning voices", "clean", [fixed, broke, sure])], cat, setup)
+    assert "Whisper tiny.en alone against tiny.en then base when unsure" in text
+    assert "| tuning voices | clean | 3 | 66.7% / **66.7%** | 0 / 1 | 66.7% |" in text
+
+
 @needs_espeak
 def test_a_short_real_run(tmp_path: Path) -> None:
     from octohome.core.config import Settings
