@@ -26,7 +26,9 @@ Modes (each a fresh daemon, one after the other in the same run):
 - ``plain``: the listener without early end: the utterance ends after
   ``audio.end_silence`` (0.7 s) and only then is Whisper run;
 - ``early``: the daemon's own listener, which transcribes in the pauses and ends a
-  whole, sure command after 0.3 s of quiet.
+  whole, sure command after 0.3 s of quiet;
+- ``+base`` after a mode (``early+base``): ``[stt] second_model = "base"``, Whisper
+  base asked about what tiny.en's words left unsure (bench/cascade-results.md).
 """
 
 from __future__ import annotations
