@@ -304,8 +304,13 @@ def understand_words(
     commands is not a margin the parser can see: "Lock the back door." is a clear
     sentence, whatever was said. (A
     hypothesis that makes no door call at all, "Light the main door.", is no
-    disagreement.) It costs up to two more parses, on door commands only (parsing
-    all five cost a lock command 0.3 s more for nothing the words did not show).
+    disagreement; one the model refuses on purpose is: "Close the garage door in
+    the hallway." beside "Close the garage door in an hour." closed it at once.)
+    It costs up to two more parses, on door commands only (parsing all five cost a
+    lock command 0.3 s more for nothing the words did not show). And a door call
+    needs sure words whatever its margin: below ``unsure_heard`` it is no call
+    ("Ceiling fan off." heard as "Keep it in front door.", scored -1.0, locked
+    the front door with a margin of 3.4). Measured in bench/spoken-results.md.
 
     ``soundalike`` (:class:`~octohome.hear.soundalike.SoundAlike`'s ``correct``):
     when the first parse is not sure and Whisper was not sure of its words either
@@ -356,17 +361,23 @@ def understand_words(
     if sensitive is not None and any(sensitive(c) for c in chosen.calls):
         doors = _doors(chosen, sensitive)
         locks = any(c.function == "lock.lock" for c in chosen.calls if sensitive(c))
-        for i in range(len(cands)):
-            text = cands[i][1]
-            if locks and (UNLOCK_HEARD.match(text) or "unlock" in text.lower()):
-                other = ["unlock"]  # how "unlock" is heard, or "unlock" itself
-            elif i < max(1, max_parses) and i != best:
-                other = _doors(parse(i), sensitive)
-            else:
-                other = doors  # beyond the parses paid for, only the words count
-            if other and other != doors:
-                chosen = Parsed((), DOUBT_REASON, chosen.margin)
-                break
+        if unsure_heard is not None and first_score < unsure_heard:
+            # a door moves on sure words only, whatever the parse's margin
+            chosen = Parsed((), DOUBT_REASON, chosen.margin)
+        else:
+            for i in range(len(cands)):
+                text = cands[i][1]
+                if locks and (UNLOCK_HEARD.match(text) or "unlock" in text.lower()):
+                    other = ["unlock"]  # how "unlock" is heard, or "unlock" itself
+                elif i < max(1, max_parses) and i != best:
+                    # a hypothesis the model refuses on purpose ("... in an hour") is one
+                    # the door must not be moved against
+                    other = ["refused"] if parse(i).refused else _doors(parse(i), sensitive)
+                else:
+                    other = doors  # beyond the parses paid for, only the words count
+                if other and other != doors:
+                    chosen = Parsed((), DOUBT_REASON, chosen.margin)
+                    break
     return Heard(cands[best][1], chosen, cands[best][0], len(done), time.perf_counter() - t0,
                  corrected=best == fixed_at)
 

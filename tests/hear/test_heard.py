@@ -227,6 +227,45 @@ def test_never_a_guess_at_a_door() -> None:
                       sensitive=sensitive).parses == 1
 
 
+GARAGE_CLOSE = Call("cover.close", {"device": "garage_door"})
+
+
+@pytest.mark.parametrize(
+    ("heard", "calls"),
+    [
+        # words Whisper was unsure of (-1.0): no door call, however wide the margin
+        ((("Keep it in back door.", -1.0),), ()),
+        # the same words heard surely: the call stands
+        ((("Keep it in back door.", -0.2),), (LOCK,)),
+        # a light from the same unsure words, with a sure parse, is not the door rule's
+        ((("Reading lamp on.", -1.0),), (LIGHT_ON,)),
+        # a close hypothesis the model refuses on purpose (a delayed request): no call
+        ((("Close the garage door in the hallway.", -0.38),
+          ("Close the garage door in an hour.", -0.45)), ()),
+        # one it just does not understand is no disagreement
+        ((("Close the garage door in the hallway.", -0.38),
+          ("Close the garage door in a hollow way.", -0.45)), (GARAGE_CLOSE,)),
+    ],
+)
+def test_a_door_moves_on_sure_words_and_agreeing_hypotheses_only(
+    heard: tuple[tuple[str, float], ...], calls: tuple[Call, ...]
+) -> None:
+    from octohome.core.catalog import Catalog
+    from octohome.hear.heard import DOUBT_REASON, door_rule
+
+    p = FakeParser({
+        "keep it in back door": Parsed((LOCK,), margin=3.4),
+        "reading lamp on": Parsed((LIGHT_ON,), margin=9.0),
+        "close the garage door in the hallway": Parsed((GARAGE_CLOSE,), margin=9.0),
+        "close the garage door in an hour": Parsed((), LATER_REASON, refused=True),
+    })
+    tr = Transcript(heard[0][0], 2.0, 0.2,
+                    alternatives=tuple(Hypothesis(t, sc) for t, sc in heard))
+    got = understand(tr, p, sensitive=door_rule(Catalog.load())).parsed
+    assert got.calls == calls
+    assert calls or got.reason == DOUBT_REASON
+
+
 @pytest.mark.parametrize(
     ("first", "reason"),
     [
