@@ -661,6 +661,8 @@ class Daemon:
             return
         self._busy_since = time.monotonic()
         t0 = time.monotonic()
+        if self.hearing is not None:
+            self.hearing.last = None  # utterances are handled one at a time: see below
         try:
             # transcript event, dialogue + model (in this worker thread), commands,
             # intent event (with the reply)
@@ -679,12 +681,26 @@ class Daemon:
 
             u = replace(u, text=shown)
         model_ms = (time.monotonic() - t0) * 1000
-        task = asyncio.create_task(self._report(u, future, model_ms, turn))
+        task = asyncio.create_task(self._report(u, future, model_ms, turn,
+                                                self._understood(u.text)))
         self._outcomes.add(task)
         task.add_done_callback(self._outcomes.discard)
 
+    def _understood(self, transcript: str) -> dict[str, Any]:
+        """Log fields that say which words the model acted on when they were not the
+        transcript's: another of Whisper's hypotheses, the sound-alike correction, or
+        the second recognizer's (``[stt] second_model``). Read from ``Hearing.last``,
+        which this utterance's parse set (the commands stage handles one utterance at
+        a time and cleared it before)."""
+        heard = self.hearing.last if self.hearing is not None else None
+        if heard is None or (heard.text == transcript and not heard.asked_again):
+            return {}
+        return {"understood": heard.text,
+                **({"second_recognizer": True} if heard.asked_again else {})}
+
     async def _report(self, u: Utterance, future: Any, model_ms: float | None,
-                      turn: Turn | None = None) -> None:
+                      turn: Turn | None = None, understood: dict[str, Any] | None = None,
+                      ) -> None:
         """Wait for an utterance's outcome, log its one ``utterance`` line (``model_ms``
         None: the model never ran on it) and hand its reply to the speaker."""
         outcome: Outcome = await asyncio.wrap_future(future)
@@ -722,6 +738,7 @@ class Daemon:
             **({"audio_s": u.audio_s} if u.audio_s is not None else {}),
             **({"reply": outcome.reply} if outcome.reply is not None else {}),
             **({"turn": turn.kind} if turn is not None and turn.kind != "command" else {}),
+            **(understood or {}),
         )
         if self.on_outcome is not None:
             self.on_outcome(u, outcome)

@@ -30,6 +30,7 @@ import psutil
 import pytest
 import structlog
 from pydantic import BaseModel
+from structlog.testing import capture_logs
 
 from octohome.act.link import Outcome
 from octohome.core.calls import Parsed
@@ -404,13 +405,19 @@ def test_the_second_recognizer_hears_what_left_the_model_unsure(
                           source_factory=_FlakySource(failures=0))
     second = _SaysTranscriber("turn on the kitchen lights")
     d.second_transcriber = second  # type: ignore[assignment]
-    run = Running(d)
-    try:
-        assert _wait(lambda: any(u.source == "mic" for u, _ in got), 30), d.stats
-        mic = next(o for u, o in got if u.source == "mic")
-        assert mic.status == status and second.calls == asked
-    finally:
-        assert run.stop() == 0
+    with capture_logs() as logs:
+        run = Running(d)
+        try:
+            assert _wait(lambda: any(u.source == "mic" for u, _ in got), 30), d.stats
+            mic = next(o for u, o in got if u.source == "mic")
+            assert mic.status == status and second.calls == asked
+        finally:
+            assert run.stop() == 0
+    # the utterance's log line says whose words were acted on
+    line = next(x for x in logs if x["event"] == "utterance" and x.get("source") == "mic")
+    assert line["transcript"] == first
+    assert line.get("understood") == ("turn on the kitchen lights" if asked else None)
+    assert line.get("second_recognizer", False) == bool(asked)
 
 
 @pytest.mark.skipif(
