@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from octohome.core.calls import Call, Parsed
     from octohome.core.catalog import Catalog
     from octohome.hear.heard import Heard, ParsesText
-    from octohome.hear.stt import Transcriber
+    from octohome.hear.stt import Transcriber, Transcript
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -141,6 +141,9 @@ class Row:
     alone_got: tuple[str, ...] | None = None
     """The calls the first recognizer's words gave, when the second one was asked
     (None: it was not, and ``got`` is what the first one gave)."""
+    again_hypotheses: list[tuple[str, float]] = field(default_factory=list)
+    """The second recognizer's n-best list with scores, when it was asked (to study
+    asking rules without running it again)."""
 
     @property
     def exact(self) -> bool:
@@ -272,8 +275,9 @@ def hear_case(
         return Row(case, voice.label, noise, "", "", 0, (), (), float("inf"), float("inf"),
                    0.0, 0.0, 0)
     tr = transcriber.transcribe(seg)
+    second_heard: list[Transcript] = []  # what the second recognizer wrote, if asked
     if second is not None and tr.text:
-        tr = replace(tr, again=partial(second.transcribe, seg))
+        tr = replace(tr, again=partial(_kept, second.transcribe, seg, second_heard))
     rec = _Recording(parser)
     heard: Heard = (understand(tr, rec, case.room, max_parses=max_parses,
                                sure_margin=sure_margin, sensitive=sensitive,
@@ -287,7 +291,16 @@ def hear_case(
         heard.parsed.reason, [(h.text, round(h.score, 4)) for h in tr.alternatives],
         heard.corrected, heard.asked_again, heard.again_seconds * 1000,
         call_keys(heard.before.parsed.calls) if heard.before is not None else None,
+        [(h.text, round(h.score, 4)) for t in second_heard for h in t.alternatives],
     )
+
+
+def _kept(transcribe: Callable[[np.ndarray], Transcript], audio: np.ndarray,
+          into: list[Transcript]) -> Transcript:
+    """``transcribe(audio)``, the result also kept ``into`` (for the row's record)."""
+    t = transcribe(audio)
+    into.append(t)
+    return t
 
 
 def conditions(args: argparse.Namespace) -> Iterator[tuple[str, list[Voice] | Voice]]:
@@ -505,6 +518,7 @@ def _row_json(r: Row, catalog: Catalog) -> dict[str, Any]:
         "door": any(is_sensitive(catalog, k) for k in r.got),
         "unasked_doors": [json.loads(k) for k in unasked_doors(r, catalog)],
         "hypotheses": r.hypotheses, "corrected": r.corrected, "asked_again": r.asked_again,
+        "again_hypotheses": r.again_hypotheses,
         "again_ms": round(r.again_ms, 1), "alone_got": (
             None if r.alone_got is None else [json.loads(k) for k in r.alone_got]),
     }
