@@ -693,10 +693,10 @@ class Daemon:
         which this utterance's parse set (the commands stage handles one utterance at
         a time and cleared it before)."""
         heard = self.hearing.last if self.hearing is not None else None
-        if heard is None or (heard.text == transcript and not heard.asked_again):
+        if heard is None or (heard.text == transcript and heard.before is None):
             return {}
         return {"understood": heard.text,
-                **({"second_recognizer": True} if heard.asked_again else {})}
+                **({"second_recognizer": True} if heard.before is not None else {})}
 
     async def _report(self, u: Utterance, future: Any, model_ms: float | None,
                       turn: Turn | None = None, understood: dict[str, Any] | None = None,

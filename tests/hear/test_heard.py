@@ -312,8 +312,11 @@ def test_unsure_words_and_an_unsure_parse_make_no_call(
 class SecondEar:
     """A second recognizer's answer for one utterance; counts how often it was asked."""
 
-    def __init__(self, *texts: str) -> None:
+    def __init__(self, *texts: str, score: float = 0.0) -> None:
         self.answer = transcript(*texts) if texts else Transcript("", 2.0, 0.4)
+        if texts:
+            self.answer = replace(self.answer, alternatives=(
+                Hypothesis(texts[0], score), *self.answer.alternatives[1:]))
         self.asked = 0
 
     def __call__(self) -> Transcript:
@@ -326,6 +329,8 @@ class SecondEar:
     [
         # tiny.en was sure: base is never asked
         ("Reading lamp on.", ("Reading lamp on.",), 0, (LIGHT_ON,)),
+        # base was unsure of its own words (scored below -0.5): they are not used
+        ("Regent lamp on.", ("Reading lamp on, unsure.",), 1, ()),
         # no call, with a reason, from tiny.en's words: base's are understood instead
         ("Regent lamp on.", ("Reading lamp on.",), 1, (LIGHT_ON,)),
         # an unsure call: the same
@@ -348,13 +353,22 @@ def test_a_second_recognizer_is_asked_only_when_the_first_left_the_model_unsure(
         "set the lamp to 300 percent": Parsed((), "out of range", refused=True),
         "set the lamp to 30 percent": Parsed((LIGHT_ON,), margin=9.0),
     })
-    ear = SecondEar(*second)
+    unsure = bool(second) and second[0].endswith("unsure.")
+    ear = SecondEar(*(t.replace(", unsure", "") for t in second),
+                    score=-0.9 if unsure else 0.0)
     heard = understand(replace(transcript(first), again=ear), p)
-    assert ear.asked == asked and heard.asked_again == (asked == 1 and bool(second))
+    assert ear.asked == asked and heard.asked_again == (asked == 1)
     assert heard.parsed.calls == calls
-    # what the first recognizer's words gave is kept beside, for the benchmark
-    assert (heard.before is not None) == heard.asked_again
+    # what the first recognizer's words gave is kept beside when the second's were used
+    assert (heard.before is not None) == (asked == 1 and bool(second) and not unsure)
     assert heard.before is None or heard.before.text == transcript(first).text
+
+
+def test_a_door_held_back_is_said_again_not_asked_again() -> None:
+    from octohome.hear.heard import DOUBT_REASON, UNSURE_REASON, wants_second
+
+    assert not wants_second(Parsed((), DOUBT_REASON))
+    assert wants_second(Parsed((), UNSURE_REASON))
 
 
 def test_hearing_asks_the_second_recognizer_after_the_early_judge_parsed() -> None:
