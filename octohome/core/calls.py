@@ -295,7 +295,8 @@ def expand(
     scope, kind = target.split(":", 1)
     dev_type = function.split(".")[0]
     typed = [d for d in catalog.devices
-             if d.type == dev_type and d.kind == kind and catalog.device_has(d, function)]
+             if d.type == dev_type and catalog.in_group(d, kind)
+             and catalog.device_has(d, function)]
     words = catalog.group_words(kind)
     word = words[0] if words else kind
     if scope == HOME_SCOPE:

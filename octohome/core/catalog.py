@@ -48,6 +48,12 @@ DEFAULT_GROUP_WORDS: dict[str, tuple[str, ...]] = {
 }
 """Group words of a class the catalog does not list in ``[groups]``."""
 
+ANY_CLASS_TYPES: frozenset[str] = frozenset({"media"})
+"""Types whose classes are kinds of one thing: said without a class ("louder", "pause
+the music in the kitchen") any device of the type is meant, so ``scope:media`` covers
+TVs, speakers and receivers alike. Covers are not among them: "open halfway" means the
+blinds, never the garage door."""
+
 _ID_RE = r"^[a-z][a-z0-9_]*$"
 _FUNCTION_RE = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 
@@ -424,6 +430,24 @@ class Catalog:
         """The device classes of a type in this home, in catalog order."""
         return tuple(dict.fromkeys(d.kind for d in self.devices_of_type(dev_type)))
 
+    def any_class(self, dev_type: str) -> str | None:
+        """The type as a group class meaning every class of it (``here:media``), where
+        the type is one of :data:`ANY_CLASS_TYPES` and every device of it has a class
+        (else the type is itself a class: its unclassed devices)."""
+        classes = self.classes_of_type(dev_type)
+        if dev_type in ANY_CLASS_TYPES and classes and dev_type not in classes:
+            return dev_type
+        return None
+
+    def group_classes(self, dev_type: str) -> tuple[str, ...]:
+        """What may follow ``scope:`` for a type: its classes, and :meth:`any_class`."""
+        extra = self.any_class(dev_type)
+        return (*self.classes_of_type(dev_type), *((extra,) if extra else ()))
+
+    def in_group(self, dev: Device, kind: str) -> bool:
+        """Whether a group of class ``kind`` covers ``dev`` (see :meth:`any_class`)."""
+        return dev.kind == kind or kind == self.any_class(dev.type)
+
     def group_words(self, kind: str) -> tuple[str, ...]:
         """The plural words for every device of a class ("blinds", "shades")."""
         words = self.groups.get(kind) or DEFAULT_GROUP_WORDS.get(kind)
@@ -438,7 +462,7 @@ class Catalog:
             else ()
         )
         groups = (
-            tuple(f"{s}:{k}" for k in self.classes_of_type(dev_type) for s in self.scopes)
+            tuple(f"{s}:{k}" for k in self.group_classes(dev_type) for s in self.scopes)
             if fn.device_arg
             else ()
         )

@@ -131,9 +131,12 @@ class Phrasings:
     """The phrasings of a catalog's functions: the defaults, or the function's own."""
 
     def __init__(self, functions: dict[str, FunctionPhrasing],
-                 types: dict[str, TypePhrasing]) -> None:
+                 types: dict[str, TypePhrasing],
+                 synonyms: dict[str, tuple[str, ...]] | None = None) -> None:
         self.functions = functions
         self.types = types
+        self.synonyms = synonyms or {}
+        """Other words for a word of a name ("TV": "television", "telly")."""
 
     @classmethod
     def for_catalog(cls, catalog: Catalog) -> Phrasings:
@@ -178,7 +181,8 @@ class Phrasings:
             )
             for t, v in data.get("types", {}).items()
         }
-        return cls(functions, types)
+        synonyms = {k.lower(): tuple(v) for k, v in data.get("synonyms", {}).items()}
+        return cls(functions, types, synonyms)
 
     def of_type(self, dev_type: str) -> TypePhrasing:
         return self.types.get(dev_type, TypePhrasing())
@@ -362,6 +366,11 @@ def _full_names(dev: Device, ph: Phrasings) -> list[str]:
     """The device's name and aliases, each also with its type's word where it ends in
     none ("Kitchen Ceiling" is "the kitchen ceiling light" as often as not)."""
     out = [dev.name.lower(), *(a.lower() for a in dev.aliases)]
+    for name in list(out):  # "Living Room TV" is "the living room telly" too
+        said = name.split()
+        out += [" ".join([*said[:i], other, *said[i + 1:]])
+                for i, word in enumerate(said) for other in ph.synonyms.get(word, ())]
+    out = list(dict.fromkeys(out))
     words = ph.of_type(dev.type).words
     if words:
         kinds = (*words, *ph.of_type(dev.type).here)
@@ -543,6 +552,14 @@ class Generator:
         self.known = {p for names in self.phrases.values() for p in names}
         return ambiguous
 
+    def _bare_kind(self, dev: Device) -> str:
+        """The group class a phrase without the device's class word means ("louder",
+        "the music in the kitchen"): every class of a media type (``here:media``, see
+        ``Catalog.any_class``), else the device's own class. Labelling such a text
+        with a class picked at random taught the model a coin toss: "louder" in a room
+        whose only player is a receiver was "here:speaker", which is no call there."""
+        return self.catalog.any_class(dev.type) or dev.kind
+
     def callable_functions(self) -> list[str]:
         """Functions this home can use: a device of the type, or a scene to activate."""
         if self._callable is not None:
@@ -623,7 +640,7 @@ class Generator:
                 template = rng.choice(phr.value_phrases[value])
                 dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
                 if "{d}" not in template:
-                    args["device"] = f"{HERE_SCOPE}:{dev.kind}"
+                    args["device"] = f"{HERE_SCOPE}:{self._bare_kind(dev)}"
                 return template.format(d=dphrase), [(function, args)]
         if not templates:
             return None
@@ -636,14 +653,14 @@ class Generator:
             floor = rng.choice(cat.floors)
             fw = rng.choice([floor.name, *floor.aliases]).lower()
             where = fw if fw in ("upstairs", "downstairs") else f"on the {fw}"
-            args["device"] = f"{floor.id}:{dev.kind}"
+            args["device"] = f"{floor.id}:{self._bare_kind(dev)}"
             text = template.replace("in the {r}", where).replace("{r}", fw)
             return text.format(d="", **said), [(function, args)]
         if "{r}" in template and "in the {r}" in template and rng.random() < 0.1:
             where = rng.choice(
                 ["everywhere", "in the house", "in every room", "in the whole house"]
             )
-            args["device"] = f"{HOME_SCOPE}:{dev.kind}"
+            args["device"] = f"{HOME_SCOPE}:{self._bare_kind(dev)}"
             text = template.replace("in the {r}", where)
             return text.format(d="", **said), [(function, args)]
         if "{r}" in template:
@@ -652,15 +669,17 @@ class Generator:
                 return None
             room = rng.choice(cat.rooms)
             words = _room_words(cat, room, rng)
-            args["device"] = f"{room.id}:{dev.kind}"
-            if not any(d.type == dev.type and d.kind == dev.kind for d in cat.devices
+            kind = self._bare_kind(dev)
+            args["device"] = f"{room.id}:{kind}"
+            if not any(d.type == dev.type and cat.in_group(d, kind) for d in cat.devices
                        if cat.room_of(d).id == room.id) and rng.random() < 0.7:
                 return None  # mostly rooms that have some: the empty case is rarer
             return template.format(d="", r=words, **said), [(function, args)]
         if "{d}" not in template:
-            if dev.kind != cat.classes_of_type(dev.type)[0]:
+            kind = self._bare_kind(dev)
+            if kind != cat.any_class(dev.type) and kind != cat.classes_of_type(dev.type)[0]:
                 return None  # "open halfway" means the blinds, not the garage door
-            args["device"] = f"{HERE_SCOPE}:{dev.kind}"
+            args["device"] = f"{HERE_SCOPE}:{kind}"
             return template.format(d="", r="", **said), [(function, args)]
         dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
         return template.format(d=dphrase, r="", **said), [(function, args)]
@@ -732,18 +751,23 @@ class Generator:
                 if not self.catalog.rooms:
                     return None
                 room = rng.choice(self.catalog.rooms)
-                has = any(d.type == dev.type and d.kind == dev.kind
+                kind = self._bare_kind(dev)
+                has = any(d.type == dev.type and self.catalog.in_group(d, kind)
                           for d in self.catalog.devices
                           if self.catalog.room_of(d).id == room.id)
                 if not has and rng.random() < 0.7:
                     return None
                 text = template.format(r=_room_words(self.catalog, room, rng), v=value_text)
-                return text, [(function, {"device": f"{room.id}:{dev.kind}", arg.name: value})]
+                return text, [(function, {"device": f"{room.id}:{kind}", arg.name: value})]
             if "{d}" in template:
                 dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
                 device = dev.id
             else:
-                device = f"{HERE_SCOPE}:{dev.kind}"
+                kind = self._bare_kind(dev)
+                if (kind != self.catalog.any_class(dev.type)
+                        and kind != self.catalog.classes_of_type(dev.type)[0]):
+                    return None  # "louder" names no class: one label for one text
+                device = f"{HERE_SCOPE}:{kind}"
             text = template.format(d=dphrase, v=value_text)
             if not by and rng.random() < 0.2:
                 text = text.replace(" ", f" {rng.choice(_A_BIT)} ", 1) if " " in text else text
@@ -803,11 +827,15 @@ class Generator:
         function = rng.choice(
             [f for f in self.callable_functions() if cat.functions[f].device_arg])
         dev_type = function.split(".")[0]
-        kinds = cat.classes_of_type(dev_type)
+        kinds = cat.group_classes(dev_type)
         if not kinds:
             return None
         kind = rng.choice(kinds)
         words = [w for w in _here_words(cat, self.ph, dev_type, kind) if w not in self.known]
+        if kind == cat.any_class(dev_type):  # "the music": not a class's own word
+            taken = {w for k in cat.classes_of_type(dev_type)
+                     for w in _here_words(cat, self.ph, dev_type, k)}
+            words = [w for w in words if w not in taken]
         if not words:
             return self._single_here(function, rng)
         phrase = rng.choice(words)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,6 +68,29 @@ def test_expand_refuses_with_a_reason(
     demo: Catalog, function: str, target: str, room: str | None, reason: str
 ) -> None:
     assert expand(demo, function, {"device": target}, room) == ((), reason)
+
+
+LARGE_HOME = Path(__file__).parents[2] / "bench" / "homes" / "large"
+
+
+@pytest.mark.parametrize(
+    ("target", "room", "devices"),
+    [
+        # every player has a class (tv, speaker, receiver): "louder" is any of them
+        ("here:media", "media_room", ["media_room_receiver"]),
+        ("here:media", "living_room", ["living_room_sonos", "living_room_tv"]),
+        ("kitchen:media", None, ["kitchen_speaker"]),
+        ("here:speaker", "living_room", ["living_room_sonos"]),  # a class stays a class
+    ],
+)
+def test_a_media_group_without_a_class_is_every_player(
+        target: str, room: str | None, devices: list[str]) -> None:
+    home = Catalog.load(LARGE_HOME)
+    assert "here:media" in home.signature("media.pause").groups
+    assert "here:cover" not in home.signature("cover.open").groups  # "open halfway": blinds
+    calls, reason = expand(home, "media.pause", {"device": target}, room)
+    assert reason is None
+    assert calls == tuple(Call("media.pause", {"device": d}) for d in devices)
 
 
 def test_several_calls_are_one_target_sequence(demo: Catalog) -> None:

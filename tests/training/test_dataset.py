@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -195,6 +196,9 @@ def test_an_imported_home_gives_valid_data() -> None:
         ("garden_fountain", "fountain"),
         ("master_bedroom_ac", "ac"),
         ("kitchen_island_pendants", "pendants"),
+        ("living_room_tv", "living room telly"),  # a word's synonym (phrasings.toml)
+        ("living_room_tv", "television"),
+        ("master_bedroom_ac", "master bedroom air con"),
     ],
 )
 def test_a_shortening_one_device_has_names_it(
@@ -232,3 +236,17 @@ def test_extra_examples_are_read_and_checked(demo: Catalog, tmp_path: Path) -> N
                    ' "brightness": 250}}]}\n')
     with pytest.raises(ValueError, match=r"bad.jsonl:4: not a training example: .*brightness"):
         read_examples(bad, demo)
+
+
+def test_a_phrase_without_a_class_word_has_one_label() -> None:
+    """"louder" or "pause the music in the kitchen" name no class of player: labelled
+    with a class picked at random, the same words taught a coin toss (and "here:speaker"
+    is no call in a room whose only player is a receiver)."""
+    home = Catalog.load(LARGE_HOME)
+    data = build_dataset(home, seed=0)
+    bare = [ex for ex in data if ex.category == "single"
+            and ex.function in ("media.step_volume", "media.play", "media.pause")
+            and re.fullmatch(r"(?i)\W*(louder|quieter|pause the music( in the \w+)?)\W*", ex.text)]
+    assert bare
+    for ex in bare:
+        assert ex.arguments["device"].endswith(":media"), ex
