@@ -672,7 +672,7 @@ class Generator:
             kind = self._bare_kind(dev)
             args["device"] = f"{room.id}:{kind}"
             if not any(d.type == dev.type and cat.in_group(d, kind) for d in cat.devices
-                       if cat.room_of(d).id == room.id) and rng.random() < EMPTY_ROOM_SKIP:
+                       if cat.room_of(d).id == room.id) and rng.random() < 0.7:
                 return None  # mostly rooms that have some: the empty case is rarer
             return template.format(d="", r=words, **said), [(function, args)]
         if "{d}" not in template:
@@ -755,7 +755,7 @@ class Generator:
                 has = any(d.type == dev.type and self.catalog.in_group(d, kind)
                           for d in self.catalog.devices
                           if self.catalog.room_of(d).id == room.id)
-                if not has and rng.random() < EMPTY_ROOM_SKIP:
+                if not has and rng.random() < 0.7:
                     return None
                 text = template.format(r=_room_words(self.catalog, room, rng), v=value_text)
                 return text, [(function, {"device": f"{room.id}:{kind}", arg.name: value})]
@@ -795,7 +795,7 @@ class Generator:
             room = rng.choice(cat.rooms)
             has = [d for d in cat.devices
                    if d.type == dev_type and d.kind == kind and cat.room_of(d).id == room.id]
-            if not has and rng.random() < EMPTY_ROOM_SKIP:
+            if not has and rng.random() < 0.7:
                 return None
             rw = _room_words(cat, room, rng)
             phrase = rng.choice([f"the {rw} {word}", f"the {word} in the {rw}",
@@ -1029,23 +1029,11 @@ class Generator:
         owner = next(d for d in self.catalog.devices
                      if any(short in n for n in _full_names(d, self.ph)))
         functions = [f for f in self.callable_functions() if f.startswith(owner.type + ".")]
-        templates = [(f, t) for f in functions for t in self.ph.templates(f)
-                     if "{d}" in t and "{r}" not in t]
+        templates = [t for f in functions for t in self.ph.templates(f)
+                     if "{d}" in t and "{v}" not in t and "{r}" not in t]
         if not templates:
             return None
-        # with a value too: "set the bedside lamp to 30 percent" had been done to the
-        # left one, the value-less forms being the only ones taught as no call
-        function, template = rng.choice(templates)
-        fn, phr = self.catalog.functions[function], self.ph.functions[function]
-        said: dict[str, str] = {}
-        for i, arg in enumerate(fn.args):
-            value = pick_value(arg, arg_values(arg, ()), rng)
-            said["v" if i == 0 else arg.name] = _value_text(
-                phr.percent and i == 0, arg.kind, value, rng)
-        try:
-            return template.format(d=_the(short, rng), **said)
-        except KeyError:
-            return None
+        return rng.choice(templates).format(d=_the(short, rng))
 
     def _chitchat(self, rng: random.Random) -> str:
         return rng.choice(_CHITCHAT)
@@ -1557,12 +1545,6 @@ def _here_words(catalog: Catalog, ph: Phrasings, dev_type: str, kind: str) -> li
         return list(ph.of_type(kind).here)
     return [w for g in catalog.group_words(kind) for w in (g, _singular(g))]
 
-
-EMPTY_ROOM_SKIP = 0.5
-"""How often a room without such devices is passed over for a room group ("open the
-kitchen blinds" with no blinds there: "There are no blinds in the kitchen"). Mostly
-rooms that have some are drawn, but at 0.7 a retrained demo home opened the bedroom
-blinds for the kitchen's and lit the porch for "the garage light"."""
 
 PER_DEVICE = 30
 """Single-command examples per device and function, at least: a big home gets more data

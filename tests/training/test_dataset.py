@@ -250,12 +250,3 @@ def test_a_phrase_without_a_class_word_has_one_label() -> None:
     assert bare
     for ex in bare:
         assert ex.arguments["device"].endswith(":media"), ex
-
-
-def test_a_shared_shortening_is_no_call_with_a_value_too() -> None:
-    """"the bedside lamp" with a left and a right one names neither, also in "set the
-    bedside lamp to 30 percent" (taught only without a value, it lit the left one)."""
-    data = build_dataset(Catalog.load(LARGE_HOME), seed=0)
-    shared = [ex.text.lower() for ex in data if not ex.calls
-              and re.search(r"(?<!left )(?<!right )bedside lamp", ex.text.lower())]
-    assert any(re.search(r"\d|percent|per cent", text) for text in shared)
