@@ -426,9 +426,17 @@ class Catalog:
         """Where a group can be: the home, the speaker's room, each floor, each room."""
         return (HOME_SCOPE, HERE_SCOPE, *(f.id for f in self.floors), *(r.id for r in self.rooms))
 
+    @cached_property
+    def _classes(self) -> dict[str, tuple[str, ...]]:
+        """Each type's device classes, in catalog order (asked per device by groups)."""
+        out: dict[str, dict[str, None]] = {}
+        for d in self.devices:
+            out.setdefault(d.type, {})[d.kind] = None
+        return {t: tuple(kinds) for t, kinds in out.items()}
+
     def classes_of_type(self, dev_type: str) -> tuple[str, ...]:
         """The device classes of a type in this home, in catalog order."""
-        return tuple(dict.fromkeys(d.kind for d in self.devices_of_type(dev_type)))
+        return self._classes.get(dev_type, ())
 
     def any_class(self, dev_type: str) -> str | None:
         """The type as a group class meaning every class of it (``here:media``), where

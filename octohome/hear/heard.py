@@ -250,8 +250,7 @@ def ask_again(
     t0 = time.perf_counter()
     second = transcript.again()
     waited = time.perf_counter() - t0
-    score = second.alternatives[0].score if second.alternatives else second.avg_logprob
-    if not second.text or (unsure_heard is not None and score < unsure_heard):
+    if not second.text or (unsure_heard is not None and second.score < unsure_heard):
         return replace(held, asked_again=True, again_seconds=waited)
     other = understand_words(
         second, parser, room, max_parses=max_parses, sure_margin=sure_margin,
@@ -339,8 +338,7 @@ def understand_words(
         return Heard(transcript.text, NOTHING, 0, 0, 0.0)
     done: dict[int, Parsed] = {}
     fixed_at = -1  # the place of the sound-alike correction among cands, if any
-    first_score = (transcript.alternatives[0].score if transcript.alternatives
-                   else transcript.avg_logprob)
+    first_score = transcript.score
 
     def parse(i: int) -> Parsed:
         if i not in done:

@@ -75,6 +75,12 @@ class Transcript:
     """Whisper's n-best list, best first, ``text`` being the first (empty when the
     Transcriber keeps one hypothesis: ``n_best`` = 1)."""
 
+    @property
+    def score(self) -> float:
+        """How sure Whisper was of its words: its first hypothesis's score, else the
+        text's mean token log-probability."""
+        return self.alternatives[0].score if self.alternatives else self.avg_logprob
+
     again: Callable[[], Transcript] | None = field(default=None, compare=False, repr=False)
     """A second recognizer's transcript of the same audio (``[stt] second_model``),
     asked for only when this one left the model unsure

@@ -560,6 +560,16 @@ class Generator:
         whose only player is a receiver was "here:speaker", which is no call there."""
         return self.catalog.any_class(dev.type) or dev.kind
 
+    def _here_kind(self, dev: Device) -> str | None:
+        """The speaker's-room class a phrase without a device means when said of
+        ``dev``, or None when it cannot mean ``dev``: every class of a media type, else
+        the type's first class only ("open halfway" means the blinds, not the garage
+        door; "louder" gets one label for one text)."""
+        kind = self._bare_kind(dev)
+        if kind == self.catalog.any_class(dev.type):
+            return kind
+        return kind if kind == self.catalog.classes_of_type(dev.type)[0] else None
+
     def callable_functions(self) -> list[str]:
         """Functions this home can use: a device of the type, or a scene to activate."""
         if self._callable is not None:
@@ -676,10 +686,10 @@ class Generator:
                 return None  # mostly rooms that have some: the empty case is rarer
             return template.format(d="", r=words, **said), [(function, args)]
         if "{d}" not in template:
-            kind = self._bare_kind(dev)
-            if kind != cat.any_class(dev.type) and kind != cat.classes_of_type(dev.type)[0]:
-                return None  # "open halfway" means the blinds, not the garage door
-            args["device"] = f"{HERE_SCOPE}:{kind}"
+            here_kind = self._here_kind(dev)
+            if here_kind is None:
+                return None
+            args["device"] = f"{HERE_SCOPE}:{here_kind}"
             return template.format(d="", r="", **said), [(function, args)]
         dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
         return template.format(d=dphrase, r="", **said), [(function, args)]
@@ -763,11 +773,10 @@ class Generator:
                 dphrase = _the(rng.choice(self.phrases[dev.id]), rng)
                 device = dev.id
             else:
-                kind = self._bare_kind(dev)
-                if (kind != self.catalog.any_class(dev.type)
-                        and kind != self.catalog.classes_of_type(dev.type)[0]):
-                    return None  # "louder" names no class: one label for one text
-                device = f"{HERE_SCOPE}:{kind}"
+                here_kind = self._here_kind(dev)
+                if here_kind is None:
+                    return None
+                device = f"{HERE_SCOPE}:{here_kind}"
             text = template.format(d=dphrase, v=value_text)
             if not by and rng.random() < 0.2:
                 text = text.replace(" ", f" {rng.choice(_A_BIT)} ", 1) if " " in text else text
