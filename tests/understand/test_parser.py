@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from octohome.core.catalog import DEFAULT_CATALOG_DIR, Catalog
-from octohome.understand.parser import ModelError, Parser
+from octohome.understand.parser import ModelError, Parser, normalize
 from tests.paths import SHARED
 
 SAMPLES = SHARED / "sample_commands.jsonl"
@@ -304,3 +304,37 @@ def test_an_unsure_parse_is_no_call_with_a_reason(parser: Parser) -> None:
     finally:
         parser.min_margin = 0.0
     assert unsure.calls == () and unsure.reason and "not sure" in unsure.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("Downstairs lights on.", "downstairs lights on"),
+        ("It's too hot. Turn the heat down by half a degree.",
+         "it's too hot, turn the heat down by half a degree"),
+        ("Set the AC to 20.5 degrees!", "set the ac to 20.5 degrees"),
+        ("  Kitchen   lights 50%?", "kitchen lights 50%"),
+        ("...", ""),
+    ],
+)
+def test_normalize(text: str, plain: str) -> None:
+    assert normalize(text) == plain
+
+
+@pytest.mark.parametrize(
+    ("text", "function", "devices"),
+    [
+        ("Downstairs lights on.", "light.turn_on",
+         {"living_room_ceiling", "living_room_lamp", "kitchen_lights", "hallway_light"}),
+        ("Set the living room lights to blue.", "light.set_color",
+         {"living_room_ceiling", "living_room_lamp"}),
+    ],
+)
+def test_whisper_s_casing_reads_as_typed(
+    parser: Parser, text: str, function: str, devices: set[str]
+) -> None:
+    """Whisper capitalises and ends with a full stop: "Downstairs lights on." had dimmed
+    the lights, and "Set the living room lights to blue." coloured one of two."""
+    calls = parser.parse(text).calls
+    assert {c.function for c in calls} == {function}
+    assert {c.arguments["device"] for c in calls} == devices
