@@ -338,3 +338,36 @@ def test_whisper_s_casing_reads_as_typed(
     calls = parser.parse(text).calls
     assert {c.function for c in calls} == {function}
     assert {c.arguments["device"] for c in calls} == devices
+
+
+@pytest.mark.parametrize(
+    ("function", "device", "text", "refused"),
+    [
+        # the words name a room the device is not in: no call rather than a guess
+        ("light.turn_on", "living_room_ceiling", "turn on the garage light", True),
+        ("cover.open", "living_room_blinds", "open the kitchen blinds", True),
+        ("media.pause", "living_room_tv", "turn off the bedroom tv", True),
+        # the room is the device's own, said by name or other name
+        ("light.turn_on", "living_room_lamp", "turn on the lamp in the lounge", False),
+        ("light.turn_on", "hallway_light", "turn on the hall light", False),
+        ("cover.open", "garage_door", "open the garage", False),
+        # a room word inside a device's name names the device, not a room
+        ("lock.lock", "back_door", "lock the kitchen door", False),
+        ("light.turn_on", "bedroom_light", "turn on the bedroom lamp", False),
+        # no room said
+        ("media.pause", "living_room_tv", "turn off the telly", False),
+    ],
+)
+def test_a_device_of_another_room_than_the_one_said_is_no_call(
+    parser: Parser, function: str, device: str, text: str, refused: bool
+) -> None:
+    """A retrained demo model lit the living room for "turn on the garage light" (the
+    garage has none) and opened the living room blinds for "the kitchen blinds"."""
+    reason = parser._room_elsewhere([(function, {"device": device})], text)
+    assert (reason is not None) == refused, reason
+
+
+def test_several_commands_may_name_several_rooms(parser: Parser) -> None:
+    raw = [("light.turn_on", {"device": "kitchen_lights"}),
+           ("fan.turn_on", {"device": "office_fan"})]
+    assert parser._room_elsewhere(raw, "turn on the kitchen light and the office fan") is None
