@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import json
 import random
-import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -419,11 +418,6 @@ _SLIPS = [
     ("please", "pleas"),
     ("set ", "sit "),
 ]
-
-
-_DOUBLED = re.compile(r"\b([a-z]+) \1\b", re.IGNORECASE)
-"""A word said twice where a template's word meets the name's ("close the back door
-lock lock"): said once."""
 
 
 def perturb(text: str, rng: random.Random) -> str:
@@ -1014,7 +1008,7 @@ class Generator:
         category: str = "single",
         later: bool = False,
     ) -> Example:
-        text = _prefix(text, rng) + _DOUBLED.sub(r"\1", text) + rng.choice(_SUFFIXES)
+        text = _prefix(text, rng) + text + rng.choice(_SUFFIXES)
         return Example(perturb(text, rng), tuple(calls), later, category)
 
     # -- negatives ---------------------------------------------------------------
