@@ -804,19 +804,12 @@ class Generator:
             room = rng.choice(cat.rooms)
             has = [d for d in cat.devices
                    if d.type == dev_type and d.kind == kind and cat.room_of(d).id == room.id]
-            if not has and rng.random() < 0.6:
+            if not has and rng.random() < 0.7:
                 return None
             rw = _room_words(cat, room, rng)
-            forms = [f"the {rw} {word}", f"the {word} in the {rw}",
-                     f"all the {word} in the {rw}", f"{rw} {word}",
-                     f"all the {rw} {word}", f"every {one} in the {rw}"]
-            if not has and rng.random() < 0.4:
-                # "the garage light" where the garage has none: the room's empty group
-                # (no call, "There are no lights in the garage"), never the one light
-                # of some other room; a room with one such device is that device's
-                # name, one with several is not taught at all.
-                forms = [f"the {rw} {one}", f"{rw} {one}", f"the {one} in the {rw}"]
-            phrase = rng.choice(forms)
+            phrase = rng.choice([f"the {rw} {word}", f"the {word} in the {rw}",
+                                 f"all the {word} in the {rw}", f"{rw} {word}",
+                                 f"all the {rw} {word}", f"every {one} in the {rw}"])
             if phrase.replace("the ", "", 1) in self.known or phrase in self.known:
                 # the device's own name ("the kitchen lights"): that device, same calls
                 return None

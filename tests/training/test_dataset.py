@@ -250,14 +250,3 @@ def test_a_phrase_without_a_class_word_has_one_label() -> None:
     assert bare
     for ex in bare:
         assert ex.arguments["device"].endswith(":media"), ex
-
-
-def test_a_room_without_the_type_said_in_the_singular_is_its_empty_group(data: list) -> None:
-    """"turn on the garage light": the garage has no light, so the words are the
-    garage's (empty) group of lights, which gives no call and says why; never a light
-    of another room (a retrained model lit the porch)."""
-    said = [e for e in data if re.search(r"\b(garage light|light in the garage)\b", e.text.lower())]
-    assert any(e.category == "group" for e in said)
-    for e in said:
-        lights = [a["device"] for f, a in e.calls if f.startswith("light.")]
-        assert all(d == "garage:light" for d in lights), e
