@@ -48,6 +48,7 @@ from octohome.core.calls import (
     expand,
 )
 from octohome.core.catalog import ArgSpec, Catalog, format_value
+from octohome.understand.named import Named, is_door
 from octohome.understand.numbers import spoken_numbers, was_said
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ class Parser:
         self._numeric = self._number_tokens()
         self._tries: dict[str, dict[int, Any]] = {}
         self._margin = float("inf")
-        self._rooms_said, self._names_with_rooms = _room_patterns(catalog)
+        self.named = Named(catalog)
         self.llm.reset()
         self.llm.eval(self.encoder.prefix)
         self.prefix_len = self.llm.n_tokens
@@ -242,9 +243,10 @@ class Parser:
         parsed = self._resolve(raw, text, room)
         if not parsed.calls:
             return parsed
-        elsewhere = self._room_elsewhere(raw, text)
-        if elsewhere is not None:
-            return Parsed((), elsewhere, margin)
+        devices = [str(c.arguments["device"]) for c in parsed.calls if "device" in c.arguments]
+        contradiction = self.named.contradiction(raw, devices, text, room)
+        if contradiction is not None:
+            return Parsed((), contradiction, margin)
         if margin < self.sensitive_margin and any(self._sensitive(c) for c in parsed.calls):
             return Parsed((), "I'm not sure I heard that right, and I don't guess at doors:"
                               " please say it again", margin)
@@ -253,31 +255,6 @@ class Parser:
                               " say it again with its full name", margin)
         return Parsed(parsed.calls, parsed.reason, margin)
 
-    def _room_elsewhere(self, raw: list[tuple[str, dict[str, Any]]], text: str) -> str | None:
-        """Why a one-device answer contradicts the room the words name, or None.
-
-        "turn on the garage light" in a home whose garage has no light is a room's empty
-        group, but a model unsure of it can answer with the one light it knows best
-        (retrained, the demo home lit the living room for it, opened the living room
-        blinds for "open the kitchen blinds" and paused the living room TV for "the
-        bedroom TV"). The words name a room; a device in another room is not what
-        was asked. Only for an answer of one call to one device (several commands
-        name several rooms); a room word inside a device's name ("the garage door",
-        "Kitchen Ceiling") names that device, not a room.
-        """
-        if len(raw) != 1:
-            return None
-        dev = self.catalog.device_by_id.get(str(raw[0][1].get("device")))
-        if dev is None:
-            return None
-        rest = self._names_with_rooms.sub(" ", text)
-        said = {room for pattern, room in self._rooms_said if pattern.search(rest)}
-        if not said or self.catalog.room_of(dev).id in said:
-            return None
-        where = next(r for r in self.catalog.rooms if r.id in said)
-        return (f"I heard the {where.name}, and I won't guess another room's device:"
-                " nothing was done")
-
     def _sensitive(self, call: Call) -> bool:
         """Doors: a lock, or a cover that is a garage door, door or gate."""
         if call.function is None:
@@ -285,8 +262,7 @@ class Parser:
         if call.function.startswith("lock."):
             return True
         dev = self.catalog.device_by_id.get(str(call.arguments.get("device")))
-        return dev is not None and dev.type == "cover" and dev.kind in (
-            "garage", "garage_door", "door", "gate")
+        return dev is not None and is_door(dev)
 
     def _decode_args(self, function: str, choice: int) -> tuple[Any, list[int]] | None:
         """Walk the function's trie from its functional token; None when a number said is
@@ -413,26 +389,6 @@ def _direction_agrees(value: float, text: str) -> bool:
     if up == down:
         return True
     return (value > 0) == up
-
-
-def _room_patterns(catalog: Catalog) -> tuple[list[tuple[re.Pattern[str], str]], re.Pattern[str]]:
-    """Each room's words as a pattern with its id, and one pattern of every device name
-    or other name that holds more than a room's words ("garage door", "kitchen
-    ceiling"): such a name says the device, not the room (see ``_room_elsewhere``)."""
-    rooms: list[tuple[re.Pattern[str], str]] = []
-    room_words: set[str] = set()
-    for room in catalog.rooms:
-        for word in {room.name.lower(), *(a.lower() for a in room.aliases)}:
-            room_words.add(word)
-            rooms.append((re.compile(rf"\b{re.escape(word)}\b"), room.id))
-    names = {n.lower() for d in catalog.devices for n in (d.name, *d.aliases)}
-    names = {n for n in names
-             if n not in room_words and any(re.search(rf"\b{re.escape(w)}\b", n)
-                                            for w in room_words)}
-    if not names:
-        return rooms, re.compile(r"(?!)")
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return rooms, re.compile(rf"\b(?:{alternatives})\b")
 
 
 _END_MARKS = re.compile(r"[.!?]+$")

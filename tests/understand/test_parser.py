@@ -363,11 +363,11 @@ def test_a_device_of_another_room_than_the_one_said_is_no_call(
 ) -> None:
     """A retrained demo model lit the living room for "turn on the garage light" (the
     garage has none) and opened the living room blinds for "the kitchen blinds"."""
-    reason = parser._room_elsewhere([(function, {"device": device})], text)
+    reason = parser.named.room_elsewhere([(function, {"device": device})], text)
     assert (reason is not None) == refused, reason
 
 
 def test_several_commands_may_name_several_rooms(parser: Parser) -> None:
     raw = [("light.turn_on", {"device": "kitchen_lights"}),
            ("fan.turn_on", {"device": "office_fan"})]
-    assert parser._room_elsewhere(raw, "turn on the kitchen light and the office fan") is None
+    assert parser.named.room_elsewhere(raw, "turn on the kitchen light and the office fan") is None
