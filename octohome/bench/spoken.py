@@ -230,12 +230,7 @@ def is_sensitive(catalog: Catalog, key: str) -> bool:
     """A door: a lock call, or a call on a cover that is a garage door, door or gate
     (the parser's own rule for ``sensitive_margin``)."""
     call = json.loads(key)
-    fn = call.get("function") or ""
-    if fn.startswith("lock."):
-        return True
-    dev = catalog.device_by_id.get(str(call.get("arguments", {}).get("device")))
-    return dev is not None and dev.type == "cover" and dev.kind in (
-        "garage", "garage_door", "door", "gate")
+    return catalog.door_call(call.get("function"), call.get("arguments", {}).get("device"))
 
 
 class _Recording:

@@ -54,6 +54,9 @@ the music in the kitchen") any device of the type is meant, so ``scope:media`` c
 TVs, speakers and receivers alike. Covers are not among them: "open halfway" means the
 blinds, never the garage door."""
 
+DOOR_CLASSES: frozenset[str] = frozenset({"garage", "garage_door", "door", "gate"})
+"""Cover classes that are doors: a call on one is never a guess, like a lock's."""
+
 _ID_RE = r"^[a-z][a-z0-9_]*$"
 _FUNCTION_RE = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 
@@ -166,6 +169,11 @@ class Device(_Strict):
     def kind(self) -> str:
         """The class group words select on: ``device_class``, else the type."""
         return self.device_class or self.type
+
+    @property
+    def is_door(self) -> bool:
+        """A lock, or a cover that is a garage door, door or gate (:data:`DOOR_CLASSES`)."""
+        return self.type == "lock" or (self.type == "cover" and self.kind in DOOR_CLASSES)
 
 
 class DevicesFile(_Strict):
@@ -394,6 +402,16 @@ class Catalog:
 
     def devices_of_type(self, dev_type: str) -> tuple[Device, ...]:
         return tuple(d for d in self.devices if d.type == dev_type)
+
+    def door_call(self, function: str | None, device: object) -> bool:
+        """Whether a call moves a door: any lock function, or any call on a door
+        (:attr:`Device.is_door`). Such calls are never made on a guess."""
+        if function is None:
+            return False
+        if function.startswith("lock."):
+            return True
+        dev = self.device_by_id.get(str(device))
+        return dev is not None and dev.is_door
 
     @staticmethod
     def device_has(dev: Device, function: str) -> bool:

@@ -414,13 +414,9 @@ def door_rule(
     "and lock" in its n-best list nearly every time."""
 
     def sensitive(call: Call) -> bool:
-        if call.function is None or (guarded is not None and guarded(call)):
+        if guarded is not None and guarded(call):
             return False
-        if call.function.startswith("lock."):
-            return True
-        dev = catalog.device_by_id.get(str(call.arguments.get("device")))
-        return dev is not None and dev.type == "cover" and dev.kind in (
-            "garage", "garage_door", "door", "gate")
+        return catalog.door_call(call.function, call.arguments.get("device"))
 
     return sensitive
 

@@ -51,20 +51,11 @@ _NOT_A_NAME_ALONE = frozenset(
      "maker", "machine", "unit", "device", "plug", "socket", "outlet", "switch", "sensor"})
 """A name's last word that names nothing alone ("Reading Light Left", "Coffee Maker")."""
 
-SENSITIVE_CLASSES = frozenset({"garage", "garage_door", "door", "gate"})
-"""Cover classes that are doors: a call to one is a door's, like a lock's."""
-
-
 def singular(word: str) -> str:
     """"lights" -> "light", "switches" -> "switch" (group words are plain English plurals)."""
     if word.endswith(("ches", "shes", "xes")):
         return word[:-2]
     return word[:-1] if word.endswith("s") else word
-
-
-def is_door(dev: Device) -> bool:
-    """A lock, or a cover that is a garage door, door or gate."""
-    return dev.type == "lock" or (dev.type == "cover" and dev.kind in SENSITIVE_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -177,7 +168,7 @@ class Named:
         named = {d for n in found for d in n.owners}
         for dev_id in devices:
             dev = self.catalog.device_by_id.get(dev_id)
-            if dev is None or not is_door(dev) or dev.id in named:
+            if dev is None or not dev.is_door or dev.id in named:
                 continue
             words = self.catalog.group_words(dev.kind)
             if any(_has(w, rest) for w in words):

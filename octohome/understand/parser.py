@@ -48,7 +48,7 @@ from octohome.core.calls import (
     expand,
 )
 from octohome.core.catalog import ArgSpec, Catalog, format_value
-from octohome.understand.named import Named, is_door
+from octohome.understand.named import Named
 from octohome.understand.numbers import spoken_numbers, was_said
 
 if TYPE_CHECKING:
@@ -257,12 +257,7 @@ class Parser:
 
     def _sensitive(self, call: Call) -> bool:
         """Doors: a lock, or a cover that is a garage door, door or gate."""
-        if call.function is None:
-            return False
-        if call.function.startswith("lock."):
-            return True
-        dev = self.catalog.device_by_id.get(str(call.arguments.get("device")))
-        return dev is not None and is_door(dev)
+        return self.catalog.door_call(call.function, call.arguments.get("device"))
 
     def _decode_args(self, function: str, choice: int) -> tuple[Any, list[int]] | None:
         """Walk the function's trie from its functional token; None when a number said is
