@@ -211,8 +211,12 @@ class Named:
                     if not rooms or self.catalog.room_of(self.catalog.device_by_id[d]).id in rooms]
             if len(left) <= 1:
                 return None
-        phrase, ids = mine[0]
-        return f"Which {phrase}? There are {len(ids)}: say its full name"
+        _, ids = mine[0]
+        names = sorted(self.catalog.device_by_id[d].name for d in ids)
+        which = (" and the ".join(names) if len(names) <= 3
+                 else f"{', '.join(names[:3])} and {len(names) - 3} more")
+        # not "Which ...?": the dialogue would take it for a group's and ask for a room
+        return f"There are {len(names)}: the {which}. Nothing was done: say which one"
 
     def one_of_many(self, raw: list[RawCall], text: str) -> str | None:
         """One device called while the words say a plural ("the landing lights", "set

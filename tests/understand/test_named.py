@@ -61,7 +61,7 @@ def _check(named: Named, text: str, calls: list[tuple[str, str]], room: str | No
         ("large", "turn on the patio lights", [("light.turn_on", "bathroom_ceiling")],
          "patio lights"),
         ("large", "set the bedside lamp to 30 percent",
-         [("light.set_brightness", "right_bedside_lamp")], "Which bedside lamp"),
+         [("light.set_brightness", "right_bedside_lamp")], "the Left Bedside Lamp and the Right Bedside Lamp"),
         ("large", "turn on the patio lights", [("light.turn_on", "garden_patio_lights")], None),
         ("large", "turn on the ceiling light in the office",
          [("light.turn_on", "office_ceiling")], None),
