@@ -117,6 +117,27 @@ class Named:
         rest = self._names_with_rooms.sub(" ", text)
         return {room for pattern, room in self._rooms if pattern.search(rest)}
 
+    def named_one(self, text: str, function: str, kind: str) -> str | None:
+        """The one device of ``function``'s type and group class ``kind`` that can do
+        it and that the words name by a name no other such device has, or None.
+
+        For the speaker's-room group the model answers when it hears a type's word
+        ("the heating") and no room is known: where a device is called that ("Hallway
+        Thermostat", other name "Heating"; "Master Bedroom AC", "Air Conditioning"),
+        the words name it, and "Which thermostats? There are 2" asks what was said.
+        """
+        dev_type = function.split(".", 1)[0]
+        found, _ = self.names(text)
+        ids = {d for n in found for d in n.owners
+               if self._fits(self.catalog.device_by_id[d], dev_type, kind, function)
+               and sum(self._fits(self.catalog.device_by_id[o], dev_type, kind, function)
+                       for o in n.owners) == 1}
+        return ids.pop() if len(ids) == 1 else None
+
+    def _fits(self, dev: Device, dev_type: str, kind: str, function: str) -> bool:
+        return (dev.type == dev_type and self.catalog.in_group(dev, kind)
+                and self.catalog.device_has(dev, function))
+
     def contradiction(
         self, raw: list[RawCall], devices: list[str], text: str, room: str | None
     ) -> str | None:

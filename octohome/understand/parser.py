@@ -47,7 +47,7 @@ from octohome.core.calls import (
     candidate_args,
     expand,
 )
-from octohome.core.catalog import ArgSpec, Catalog, format_value
+from octohome.core.catalog import HERE_SCOPE, ArgSpec, Catalog, format_value
 from octohome.understand.named import Named
 from octohome.understand.numbers import spoken_numbers, was_said
 
@@ -305,6 +305,13 @@ class Parser:
                     return Parsed((), "I wasn't sure which way to change it: nothing was done",
                                   refused=True)
             expanded, reason = expand(self.catalog, function, arguments, room)
+            target = str(arguments.get("device", ""))
+            if reason is not None and room is None and target.startswith(f"{HERE_SCOPE}:"):
+                # "turn off the air conditioning", no room known: the model's "the
+                # speaker's room's" is ambiguous, but the words name one device
+                one = self.named.named_one(text, function, target.split(":", 1)[1])
+                if one is not None:
+                    expanded, reason = (Call(function, {**arguments, "device": one}),), None
             if reason is not None:
                 return Parsed((), reason)
             calls.extend(c for c in expanded if c not in calls)

@@ -101,6 +101,28 @@ def test_a_shared_short_name_narrowed_by_the_speaker_s_room_is_kept(
     assert _check(large, "turn on the ceiling light", calls, room="office") is None
 
 
+@pytest.mark.parametrize(
+    ("text", "function", "kind", "device"),
+    [
+        # a retrained large home answered "Which thermostats? There are 2" for these
+        ("turn off the air conditioning", "climate.set_mode", "climate", "master_bedroom_ac"),
+        ("air conditioning to cool mode", "climate.set_mode", "climate", "master_bedroom_ac"),
+        ("turn the heating up", "climate.step_temperature", "climate", "hallway_thermostat"),
+        ("set the heating to 20 and turn off the electric blanket",
+         "climate.set_temperature", "climate", "hallway_thermostat"),
+        # a type's word names no device; two devices named is not one
+        ("set the thermostat to 18", "climate.set_temperature", "climate", None),
+        ("turn off the heating and the air conditioning", "climate.set_mode", "climate", None),
+        # a shortened name two devices share
+        ("turn on the bedside lamp", "light.turn_on", "light", None),
+    ],
+)
+def test_an_ambiguous_speaker_s_room_group_takes_the_one_device_named(
+    named: dict[str, Named], text: str, function: str, kind: str, device: str | None
+) -> None:
+    assert named["large"].named_one(normalize(text), function, kind) == device
+
+
 @pytest.mark.parametrize("home", list(HOMES))
 def test_no_expected_answer_of_the_case_files_is_ruled_out(
     named: dict[str, Named], home: str
