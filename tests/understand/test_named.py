@@ -123,6 +123,22 @@ def test_an_ambiguous_speaker_s_room_group_takes_the_one_device_named(
     assert named["large"].named_one(normalize(text), function, kind) == device
 
 
+@pytest.mark.parametrize(
+    ("text", "scene", "refused"),
+    [
+        ("set the scene to away", "good_night", True),  # a retrained demo home did
+        ("set the scene to away", "away", False),
+        ("bedtime", "good_night", False),  # other names name it too
+        ("i'm off to bed", "good_night", False),  # no scene named: the model's call
+    ],
+)
+def test_a_scene_other_than_the_one_named_is_no_call(
+    named: dict[str, Named], text: str, scene: str, refused: bool
+) -> None:
+    reason = named["demo"].contradiction([("scene.activate", {"scene": scene})], [], text, None)
+    assert (reason is not None) == refused, reason
+
+
 @pytest.mark.parametrize("home", list(HOMES))
 def test_no_expected_answer_of_the_case_files_is_ruled_out(
     named: dict[str, Named], home: str
