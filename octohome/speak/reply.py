@@ -282,7 +282,8 @@ def reason_text(reason: str) -> str:
             out.append("I can only act now, not later. Nothing was done.")
             continue
         text = re.sub(r"(-?[\d.]+)\.\.(-?[\d.]+)", r"\1 to \2", part)
-        out.append(sentence(text.replace(": ", ". ")))
+        # "...: nothing was done" is two sentences when said
+        out.append(sentence(re.sub(r": (\w)", lambda m: ". " + m.group(1).upper(), text)))
     return " ".join(out)
 
 

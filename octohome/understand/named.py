@@ -244,7 +244,7 @@ class Named:
         which = (" and the ".join(names) if len(names) <= 3
                  else f"{', '.join(names[:3])} and {len(names) - 3} more")
         # not "Which ...?": the dialogue would take it for a group's and ask for a room
-        return f"There are {len(names)}: the {which}. Nothing was done: say which one"
+        return f"I know {len(names)} of those, the {which}: nothing was done, say which one"
 
     def one_of_many(self, raw: list[RawCall], text: str) -> str | None:
         """One device called while the words say a plural ("the landing lights", "set

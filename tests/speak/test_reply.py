@@ -73,6 +73,9 @@ def test_refusals_and_not_understood() -> None:
         "Which blinds? Say the room."
     assert reason_text("I can only act now, not later or on a condition: nothing was done") == \
         "I can only act now, not later. Nothing was done."
+    assert reason_text("I heard the garage, and I won't guess another room's device:"
+                       " nothing was done") == (
+        "I heard the garage, and I won't guess another room's device. Nothing was done.")
     # a refused call among published ones: what was done, then why the rest was not
     mixed = Outcome("refused", calls=(
         CallOutcome("published", "light.turn_on", {"device": "kitchen_lights"}),
