@@ -128,9 +128,9 @@ class Named:
         it and that the words name by a name no other such device has, or None.
 
         For the speaker's-room group the model answers when it hears a type's word
-        ("the heating") and no room is known: where a device is called that ("Hallway
-        Thermostat", other name "Heating"; "Master Bedroom AC", "Air Conditioning"),
-        the words name it, and "Which thermostats? There are 2" asks what was said.
+        ("the heating"), when no room is known ("Which thermostats? There are 2") or
+        the room has none: where a device is called that ("Hallway Thermostat", other
+        name "Heating"; "Master Bedroom AC", "Air Conditioning"), the words name it.
         """
         dev_type = function.split(".", 1)[0]
         found, _ = self.names(text)

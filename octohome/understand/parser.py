@@ -306,9 +306,10 @@ class Parser:
                                   refused=True)
             expanded, reason = expand(self.catalog, function, arguments, room)
             target = str(arguments.get("device", ""))
-            if reason is not None and room is None and target.startswith(f"{HERE_SCOPE}:"):
-                # "turn off the air conditioning", no room known: the model's "the
-                # speaker's room's" is ambiguous, but the words name one device
+            if reason is not None and target.startswith(f"{HERE_SCOPE}:"):
+                # "turn off the air conditioning": the model's "the speaker's room's" is
+                # ambiguous with no room known, or empty in the room, but the words name
+                # one device
                 one = self.named.named_one(text, function, target.split(":", 1)[1])
                 if one is not None:
                     expanded, reason = (Call(function, {**arguments, "device": one}),), None
