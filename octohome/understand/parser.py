@@ -289,6 +289,7 @@ class Parser:
     ) -> Parsed:
         """Validate every decoded call, check its numbers were said, expand its groups."""
         calls: list[Call] = []
+        called = {str(args.get("device")) for _, args in raw}
         for function, args in raw:
             try:
                 arguments = self.catalog.validate_call(function, args, groups=True)
@@ -311,7 +312,7 @@ class Parser:
                 # ambiguous with no room known, or empty in the room, but the words name
                 # one device
                 one = self.named.named_one(text, function, target.split(":", 1)[1])
-                if one is not None:
+                if one is not None and one not in called:  # not another command's device
                     expanded, reason = (Call(function, {**arguments, "device": one}),), None
             if reason is not None:
                 return Parsed((), reason)
