@@ -24,6 +24,9 @@ How a query is decoded (Octopus v2 with a constrained decoder):
    decoded number must be one the sentence says (``numbers.was_said``: digits
    or words, "minus", "and a half"), which catches what the model maps to the
    nearest value it was trained on ("one hundred and fifty" -> 100).
+5. The answer is checked against the words (``understand/named.py``): a device in
+   another room than the one said, a door not named, another device of the type named,
+   one of a plural, another scene named: no call, with the reason.
 
 The function table comes from the GGUF's metadata (or a JSON file for a
 foreign Octopus-format model), so the runtime is driven by the model file.
