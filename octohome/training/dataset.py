@@ -34,6 +34,9 @@ from octohome.core.catalog import (
     arg_values,
     format_value,
 )
+from octohome.core.names import NOT_A_NAME_START as _NOT_A_NAME_START
+from octohome.core.names import names_alone as _names_alone
+from octohome.core.names import singular as _singular
 
 # -- spoken numbers ------------------------------------------------------------------
 
@@ -1495,24 +1498,6 @@ _VAGUE = [
     ]
 
 
-def _names_alone(word: str) -> bool:
-    """Whether a name's last word can stand for the device by itself: "Living Room
-    Sonos" is "the Sonos", "Garden Fountain" "the fountain", "Master Bedroom AC" "the
-    AC"; a number, a plural's "s" or a qualifier left alone ("2", "left") is not."""
-    return word.isalpha() and len(word) >= 2 and word not in _NOT_A_NAME_ALONE
-
-
-_NOT_A_NAME_ALONE = frozenset(
-    {"left", "right", "top", "bottom", "upper", "lower", "main", "big", "small", "front",
-     "back", "side", "one", "two", "three", "new", "old", "north", "south", "east", "west",
-     "inner", "outer", "middle", "centre", "center", "primary", "secondary", "spare",
-     "maker", "machine", "unit", "device", "plug", "socket", "outlet", "switch", "sensor"})
-"""Words that end names yet name nothing alone ("Reading Light Left", "Coffee Maker")."""
-
-_NOT_A_NAME_START = frozenset(
-    {"room", "of", "the", "and", "in", "on", "at", "by", "to", "for", "with", "my", "a", "over"})
-"""A shortened name never starts with these ("in the kitchen" is no device's name)."""
-
 _A_BIT = ["a bit", "a little", "a little bit", "much", "slightly"]
 
 _WHEN = [
@@ -1529,12 +1514,6 @@ _NEGATIONS = [
     "you don't need to {c}", "there's no need to {c}", "i didn't ask you to {c}",
     "stop, don't {c}", "don't {c} yet", "do not {c} please", "don't you dare {c}",
 ]
-
-
-def _singular(word: str) -> str:
-    if word.endswith(("ches", "shes", "xes")):
-        return word[:-2]
-    return word[:-1] if word.endswith("s") else word
 
 
 def _percent_forms(n: int) -> list[str]:

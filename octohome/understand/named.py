@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from octohome.core.catalog import DEFAULT_GROUP_WORDS, Catalog, Device
+from octohome.core.names import NOT_A_NAME_START, names_alone, singular
 
 RawCall = tuple[str, dict[str, Any]]
 """A call as decoded, before groups are expanded: function and arguments."""
@@ -41,22 +42,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "ac": ("air conditioner", "air con")}
 """Other words for a word of a name, as the generator says them ("the living room
 telly")."""
-
-_NOT_A_NAME_START = frozenset(
-    {"room", "of", "the", "and", "in", "on", "at", "by", "to", "for", "with", "my", "a", "over"})
-_NOT_A_NAME_ALONE = frozenset(
-    {"left", "right", "top", "bottom", "upper", "lower", "main", "big", "small", "front",
-     "back", "side", "one", "two", "three", "new", "old", "north", "south", "east", "west",
-     "inner", "outer", "middle", "centre", "center", "primary", "secondary", "spare",
-     "maker", "machine", "unit", "device", "plug", "socket", "outlet", "switch", "sensor"})
-"""A name's last word that names nothing alone ("Reading Light Left", "Coffee Maker")."""
-
-def singular(word: str) -> str:
-    """"lights" -> "light", "switches" -> "switch" (group words are plain English plurals)."""
-    if word.endswith(("ches", "shes", "xes")):
-        return word[:-2]
-    return word[:-1] if word.endswith("s") else word
-
 
 @dataclass(frozen=True)
 class NameSaid:
@@ -299,11 +284,10 @@ def _forms(dev: Device, generic: set[str], rooms: set[str]) -> set[str]:
         words = name.split()
         for k in range(1, len(words)):
             short = " ".join(words[k:])
-            if (short in generic or words[k] in _NOT_A_NAME_START
+            if (short in generic or words[k] in NOT_A_NAME_START
                     or any(_has(r, short) for r in rooms)):
                 continue
-            if k == len(words) - 1 and not (
-                    short.isalpha() and len(short) >= 2 and short not in _NOT_A_NAME_ALONE):
+            if k == len(words) - 1 and not names_alone(short):
                 continue
             forms.add(short)
     return forms
