@@ -10,14 +10,17 @@ door. Lock and switch off the porch light." closed the garage door.
 These checks compare a decoded answer with the words (device names, their shortened
 forms, rooms, plural group words), not with the model's scores, so they hold whatever
 its margin. Each turns a contradicted answer into no call with a reason a person
-understands; none adds or changes a call. On the expected answers of the 458 cases of
-the three test homes none refuses one, and on the 26,506 commands the generator writes
-for them two (both with a typo the generator adds: "the ceiling light in the ofice").
-"""
+understands; none adds or changes a call. (``named_one`` is the one use of the names
+that makes a call: the parser's speaker's-room group it could not resolve, where the
+words name one device.) On the expected answers of the 458 cases of the three test
+homes none refuses one, and on the 26,506 commands the generator writes for them two
+(both with a typo the generator adds: "the ceiling light in the ofice")."""
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +45,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "ac": ("air conditioner", "air con")}
 """Other words for a word of a name, as the generator says them ("the living room
 telly")."""
+
 
 @dataclass(frozen=True)
 class NameSaid:
@@ -73,7 +77,7 @@ class Named:
             for form in _forms(dev, generic, rooms):
                 owners.setdefault(form, set()).add(dev.id)
         self.owners = {form: frozenset(ids) for form, ids in owners.items()}
-        self._names = _alternation(self.owners, r"(s|es)?")
+        self._name_pattern = _alternation(self.owners, r"(s|es)?")
         self._rooms = [(re.compile(rf"\b{re.escape(w)}\b"), r.id) for r in catalog.rooms
                        for w in {r.name.lower(), *(a.lower() for a in r.aliases)}]
         with_rooms = {n.lower() for d in catalog.devices for n in (d.name, *d.aliases)}
@@ -86,10 +90,15 @@ class Named:
                 scenes.setdefault(name, set()).add(scene.id)
         self._scene_owners = scenes
         self._scenes = _alternation(scenes, "")
+        # each check of an answer reads the same text: read it once
+        self.names: Callable[[str], tuple[tuple[NameSaid, ...], str]] = functools.lru_cache(
+            maxsize=8)(self._names)
+        self.rooms: Callable[[str], frozenset[str]] = functools.lru_cache(maxsize=8)(
+            self._rooms_named)
 
-    def names(self, text: str) -> tuple[list[NameSaid], str]:
+    def _names(self, text: str) -> tuple[tuple[NameSaid, ...], str]:
         """The device names in ``text`` (longest first, each part of the text read once),
-        and the text with them taken out."""
+        and the text with them taken out (``self.names``, cached)."""
         found: list[NameSaid] = []
 
         def take(match: re.Match[str]) -> str:
@@ -98,15 +107,16 @@ class Named:
             found.append(NameSaid(phrase, self.owners[phrase], plural))
             return " "
 
-        rest = self._names.sub(take, text)
-        return found, rest
+        rest = self._name_pattern.sub(take, text)
+        return tuple(found), rest
 
-    def rooms(self, text: str) -> set[str]:
-        """Ids of the rooms ``text`` names. A room word inside a longer device name ("the
-        garage door", "kitchen ceiling") names the device, not a room; a name that is a
-        room word alone (the garage door's "garage") still names the room."""
+    def _rooms_named(self, text: str) -> frozenset[str]:
+        """Ids of the rooms ``text`` names (``self.rooms``, cached). A room word inside a
+        longer device name ("the garage door", "kitchen ceiling") names the device, not
+        a room; a name that is a room word alone (the garage door's "garage") still
+        names the room."""
         rest = self._names_with_rooms.sub(" ", text)
-        return {room for pattern, room in self._rooms if pattern.search(rest)}
+        return frozenset(room for pattern, room in self._rooms if pattern.search(rest))
 
     def named_one(self, text: str, function: str, kind: str) -> str | None:
         """The one device of ``function``'s type and group class ``kind`` that can do
@@ -218,7 +228,7 @@ class Named:
         rooms = self.rooms(text)
         here = self.catalog.find_room(room) if room else None
         if not rooms and here is not None:
-            rooms = {here.id}
+            rooms = frozenset({here.id})
         for _, ids in mine:
             left = [d for d in ids
                     if not rooms or self.catalog.room_of(self.catalog.device_by_id[d]).id in rooms]
@@ -236,8 +246,8 @@ class Named:
         the living room lights to blue") and its room has more such devices that can do
         it: a retrained home brightened one of the landing's two lights."""
         dev = self._one_device(raw)
-        room = self.catalog.room_of(dev).id if dev is not None else ""
-        if dev is None or not room:
+        room = self.catalog.room_of(dev) if dev is not None else None
+        if dev is None or room is None or not room.id:
             return None
         found, rest = self.names(text)
         words = self.catalog.group_words(dev.kind)
@@ -247,13 +257,12 @@ class Named:
         functions = {function for function, _ in raw}
         mates = [d for d in self.catalog.devices
                  if d.id != dev.id and self.catalog.in_group(d, dev.kind)
-                 and self.catalog.room_of(d).id == room
+                 and self.catalog.room_of(d).id == room.id
                  and all(self.catalog.device_has(d, f) for f in functions)]
         if not mates:
             return None
-        return (f"I heard the {words[0]} in the {self.catalog.room_of(dev).name}, and I"
+        return (f"I heard the {words[0]} in the {room.name}, and I"
                 f" understood only one of the {len(mates) + 1}: nothing was done")
-
 
     def other_scene(self, raw: list[RawCall], text: str) -> str | None:
         """A scene activated while the words name another ("set the scene to away" set
