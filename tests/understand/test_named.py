@@ -211,13 +211,3 @@ def test_the_parser_takes_a_named_device_for_an_ambiguous_group_only_once(
     lamp" answered "the LED" too, and one call of two was made."""
     got = [(c.function, c.arguments.get("device")) for c in parser.parse(text).calls]
     assert got == calls
-
-
-@pytest.fixture(scope="module")
-def parser() -> Parser:
-    from octohome.understand.modelfile import SHIPPED_DELTA, install_shipped
-
-    if not SHIPPED_DELTA.exists():
-        pytest.skip("no shipped model delta yet")
-    return Parser(install_shipped(progress=False), Catalog.load())
-

@@ -20,20 +20,6 @@ SAMPLES = SHARED / "sample_commands.jsonl"
 SAMPLES_V2 = SHARED / "sample_commands_v2.jsonl"
 
 
-@pytest.fixture(scope="session")
-def model_path() -> Path:
-    from octohome.understand.modelfile import SHIPPED_DELTA, install_shipped
-
-    if not SHIPPED_DELTA.exists():
-        pytest.skip("no shipped model delta yet")
-    return install_shipped(progress=False)
-
-
-@pytest.fixture(scope="session")
-def parser(model_path: Path) -> Parser:
-    return Parser(model_path, Catalog.load())
-
-
 def _cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "octohome.cli", *args],
