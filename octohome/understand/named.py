@@ -13,8 +13,8 @@ its margin. Each turns a contradicted answer into no call with a reason a person
 understands; none adds or changes a call. (``named_one`` is the one use of the names
 that makes a call: the parser's speaker's-room group it could not resolve, where the
 words name one device.) On the expected answers of the 458 cases of the three test
-homes none refuses one, and on the 26,506 commands the generator writes for them two
-(both with a typo the generator adds: "the ceiling light in the ofice")."""
+homes none refuses one, and on the 26,506 commands the generator writes for them three
+(two with a typo the generator adds: "the ceiling light in the ofice")."""
 
 from __future__ import annotations
 
@@ -90,6 +90,7 @@ class Named:
                 scenes.setdefault(name, set()).add(scene.id)
         self._scene_owners = scenes
         self._scenes = _alternation(scenes, "")
+        self._places = _place_words(catalog)
         # each check of an answer reads the same text: read it once
         self.names: Callable[[str], tuple[tuple[NameSaid, ...], str]] = functools.lru_cache(
             maxsize=8)(self._names)
@@ -149,7 +150,7 @@ class Named:
         """
         return (self.room_elsewhere(raw, text) or self.door_unsaid(devices, text)
                 or self.other_named(raw, text, room) or self.one_of_many(raw, text)
-                or self.other_scene(raw, text))
+                or self.other_scene(raw, text) or self.unknown_place(text))
 
     def _one_device(self, raw: list[RawCall]) -> Device | None:
         """The device of an answer whose calls all go to one device named by id."""
@@ -274,6 +275,56 @@ class Named:
                 name = next(s.name for s in self.catalog.scenes if s.id in said)
                 return f"I heard {name}, and I wasn't sure of the scene: nothing was done"
         return None
+
+    def unknown_place(self, text: str) -> str | None:
+        """A place said ("in the attic") that is no room, floor or name of this home.
+
+        The model has never heard of a place the home does not have, and answers as if
+        it were not said: "turn off all the lights in the attic" switched off every
+        light in the house, and Whisper's "Kill all the lights in the round." (for "in
+        the lounge") did the same. Only the first word after "in" (and a "the", "my",
+        ...) is read; numbers and times ("in ten minutes") are the model's to refuse.
+        """
+        for match in _IN_PLACE.finditer(text):
+            word = match.group(1)
+            if word in self._places or singular(word) in self._places or word.isdigit():
+                continue
+            second = match.group(2)
+            place = word if not second or second in _NOT_A_PLACE else f"{word} {second}"
+            return f"I don't know the {place} in this home: nothing was done"
+        return None
+
+
+_IN_PLACE = re.compile(r"\bin (?:(?:the|my|our|this|that|a|an) )?([a-z][a-z']*)(?: ([a-z]+))?")
+""""in" and the place after it: group 1 its first word (group 2 a second one, for the
+reason)."""
+
+_NOT_A_PLACE = frozenset(
+    {"and", "then", "please", "now", "too", "also", "off", "on", "up", "down", "to", "at",
+     "by", "with", "for", "lights", "light", "lamps", "fans", "blinds"})
+"""Words that end a place's name in a reason ("the attic", not "the attic and")."""
+
+ANYWHERE_WORDS: frozenset[str] = frozenset(
+    {"house", "home", "flat", "apartment", "place", "building", "whole", "entire", "all",
+     "every", "each", "both", "here", "there", "room", "rooms", "mode", "percent", "front",
+     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+     "twenty", "thirty", "forty", "fifty", "sixty", "half", "few", "couple", "minute",
+     "minutes", "hour", "hours", "second", "seconds", "morning", "evening", "afternoon",
+     "night", "bit", "moment", "while", "case"})
+"""Words after "in" that are no unknown place: the whole home, here, a mode or value,
+and times (a delayed request is the model's to refuse)."""
+
+
+def _place_words(catalog: Catalog) -> frozenset[str]:
+    """Every word after which "in" names a place this home knows: the words of its
+    rooms, floors, devices, scenes and argument values, and ``ANYWHERE_WORDS``."""
+    names = [n for r in catalog.rooms for n in (r.name, *r.aliases)]
+    names += [n for f in catalog.floors for n in (f.name, *f.aliases)]
+    names += [n for d in catalog.devices for n in (d.name, *d.aliases)]
+    names += [n for s in catalog.scenes for n in (s.name, *s.aliases)]
+    names += [str(v) for fn in catalog.functions.values() for a in fn.args
+              if a.kind == "enum" for v in a.values]
+    return ANYWHERE_WORDS | {w for n in names for w in re.findall(r"[a-z0-9']+", n.lower())}
 
 
 def _forms(dev: Device, generic: set[str], rooms: set[str]) -> set[str]:

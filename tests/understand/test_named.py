@@ -77,6 +77,23 @@ def _check(named: Named, text: str, calls: list[tuple[str, str]], room: str | No
         # a room said that the device is not in
         ("demo", "turn on the garage light", [("light.turn_on", "living_room_ceiling")],
          "garage"),
+        # a place the home does not have (the shipped model switched off every light)
+        ("demo", "turn off all the lights in the attic",
+         [("light.turn_off", "living_room_ceiling"), ("light.turn_off", "porch_light")],
+         "the attic in this home"),
+        ("demo", "Kill all the lights in the round.", [("light.turn_off", "office_light")],
+         "the round"),
+        ("demo", "turn on the lamp in the kids room", [("light.turn_on", "living_room_lamp")],
+         "the kids room"),
+        ("demo", "turn off all the lights in the house", [("light.turn_off", "office_light")],
+         None),
+        ("demo", "lights off in the lounge and the kitchens",
+         [("light.turn_off", "living_room_ceiling"), ("light.turn_off", "kitchen_lights")],
+         None),
+        ("demo", "set the heating in heat mode", [("climate.set_mode", "thermostat")], None),
+        ("demo", "brighter in here", [("light.step_brightness", "office_light")], None),
+        ("large", "turn off the air conditioning in the main bedroom",
+         [("climate.set_mode", "master_bedroom_ac")], None),
     ],
 )
 def test_an_answer_the_words_rule_out_is_no_call(
@@ -161,8 +178,8 @@ def test_no_expected_answer_of_the_case_files_is_ruled_out(
 def test_generated_commands_are_almost_never_ruled_out(
     named: dict[str, Named], home: str
 ) -> None:
-    """The generator's commands, groups expanded: two of the large home's 11,914 are
-    refused, both with a typo it adds ("the ceiling light in the ofice")."""
+    """The generator's commands, groups expanded: three of the three homes' 26,506 are
+    refused, two with a typo it adds ("the ceiling light in the ofice")."""
     from octohome.training.dataset import build_dataset
 
     catalog = named[home].catalog
@@ -185,6 +202,13 @@ def test_runtime_words_agree_with_the_generator_s() -> None:
         assert TYPE_WORD.get(dev_type) == (words.words[0] if words.words else None)
         assert set(words.here) <= GENERIC_WORDS
     assert {k: tuple(v) for k, v in ph.synonyms.items()} == SYNONYMS
+
+
+def test_the_parser_refuses_a_place_the_home_does_not_have(parser: Parser) -> None:
+    """The shipped model switched off every light in the house for this."""
+    parsed = parser.parse("turn off all the lights in the attic")
+    assert parsed.calls == ()
+    assert parsed.reason is not None and "attic" in parsed.reason
 
 
 def test_the_parser_refuses_the_garage_door_for_the_front_door(parser: Parser) -> None:
