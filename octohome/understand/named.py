@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from octohome.core.catalog import DEFAULT_GROUP_WORDS, Catalog, Device
+from octohome.core.catalog import DEFAULT_GROUP_WORDS, HOME_SCOPE, Catalog, Device
 from octohome.core.names import NOT_A_NAME_START, names_alone, singular
 
 RawCall = tuple[str, dict[str, Any]]
@@ -150,7 +150,8 @@ class Named:
         """
         return (self.room_elsewhere(raw, text) or self.door_unsaid(devices, text)
                 or self.other_named(raw, text, room) or self.one_of_many(raw, text)
-                or self.other_scene(raw, text) or self.unknown_place(text))
+                or self.other_scene(raw, text) or self.unknown_place(text)
+                or self.home_unsaid(raw, text))
 
     def _one_device(self, raw: list[RawCall]) -> Device | None:
         """The device of an answer whose calls all go to one device named by id."""
@@ -294,6 +295,24 @@ class Named:
             return f"I don't know the {place} in this home: nothing was done"
         return None
 
+    def home_unsaid(self, raw: list[RawCall], text: str) -> str | None:
+        """Every device of a kind in the home, while the words say neither a plural nor
+        "all", "every" or the home: Whisper's "Set the whole light to 0 percent." (for
+        "the hall light") switched off every light in the house."""
+        for _, args in raw:
+            target = args.get("device")
+            if not isinstance(target, str) or not target.startswith(HOME_SCOPE + ":"):
+                continue
+            words = self.catalog.group_words(target.split(":", 1)[1])
+            if not any(_has(w, text) for w in (*words, *_HOME_WORDS)):
+                word = singular(words[0]) if words else "device"
+                return (f"I heard one {word}, and I won't do every one in the home:"
+                        " nothing was done")
+        return None
+
+
+_HOME_WORDS = ("all", "every", "everything", "everywhere", "house", "home", "each", "both")
+"""Words that say a whole home's devices of a kind besides a plural group word."""
 
 _IN_PLACE = re.compile(r"\bin (?:(?:the|my|our|this|that|a|an) )?([a-z][a-z']*)(?: ([a-z]+))?")
 """"in" and the place after it: group 1 its first word (group 2 a second one, for the

@@ -156,6 +156,28 @@ def test_a_scene_other_than_the_one_named_is_no_call(
     assert (reason is not None) == refused, reason
 
 
+@pytest.mark.parametrize(
+    ("text", "function", "refused"),
+    [
+        ("Set the whole light to 0 percent.", "light.turn_off", True),  # the shipped model
+        ("turn off the light", "light.turn_off", True),
+        ("turn off all the lights", "light.turn_off", False),
+        ("lights off", "light.turn_off", False),
+        ("every light on", "light.turn_on", False),
+        ("switch off everything in the house", "light.turn_off", False),
+        ("close all the blinds", "cover.close", False),
+        ("shut the shades", "cover.close", False),
+    ],
+)
+def test_every_device_in_the_home_needs_a_plural_or_all(
+    named: dict[str, Named], text: str, function: str, refused: bool
+) -> None:
+    kind = "blind" if function.startswith("cover") else "light"
+    raw = [(function, {"device": f"home:{kind}"})]
+    reason = named["demo"].contradiction(raw, [], normalize(text), None)
+    assert (reason is not None) == refused, reason
+
+
 @pytest.mark.parametrize("home", list(HOMES))
 def test_no_expected_answer_of_the_case_files_is_ruled_out(
     named: dict[str, Named], home: str
