@@ -25,6 +25,10 @@ CASES = {
 }
 
 
+NUMBERED = (".set_brightness", ".set_volume", ".set_position", ".set_temperature")
+"""Functions set to a number: ``_check`` gives their calls one."""
+
+
 @pytest.fixture(scope="module")
 def named() -> dict[str, Named]:
     return {home: Named(Catalog.load(path)) for home, path in HOMES.items()}
@@ -32,7 +36,8 @@ def named() -> dict[str, Named]:
 
 def _check(named: Named, text: str, calls: list[tuple[str, str]], room: str | None = None
            ) -> str | None:
-    raw = [(function, {"device": device}) for function, device in calls]
+    raw = [(function, {"device": device, **({"value": 10} if function.endswith(NUMBERED) else {})})
+           for function, device in calls]
     return named.contradiction(raw, [d for _, d in calls], normalize(text), room)
 
 
@@ -101,6 +106,10 @@ def _check(named: Named, text: str, calls: list[tuple[str, str]], room: str | No
         ("demo", "it's too dark in the kitchen", [("light.turn_on", "kitchen_lights")], None),
         ("demo", "resume the kitchen radio", [("media.play", "kitchen_speaker")], None),
         ("demo", "turn in the tree please", [("switch.turn_on", "christmas_tree")], None),
+        # a value set while no number is said (Whisper's words for "TV volume 50")
+        ("demo", "TV volume footage.", [("media.set_volume", "living_room_tv")], "number"),
+        ("demo", "living room blinds halfway", [("cover.set_position", "living_room_blinds")],
+         None),
         ("large", "turn off the air conditioning in the main bedroom",
          [("climate.set_mode", "master_bedroom_ac")], None),
     ],
