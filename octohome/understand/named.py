@@ -91,6 +91,7 @@ class Named:
         self._scene_owners = scenes
         self._scenes = _alternation(scenes, "")
         self._places = _place_words(catalog)
+        self._room_words = rooms
         # each check of an answer reads the same text: read it once
         self.names: Callable[[str], tuple[tuple[NameSaid, ...], str]] = functools.lru_cache(
             maxsize=8)(self._names)
@@ -152,7 +153,7 @@ class Named:
                 or self.other_named(raw, text, room) or self.one_of_many(raw, text)
                 or self.other_scene(raw, text) or self.unknown_place(text)
                 or self.home_unsaid(raw, text) or self.action_unsaid(raw, text)
-                or self.number_unsaid(raw, text))
+                or self.number_unsaid(raw, text) or self.named_untouched(raw, devices, text))
 
     def _one_device(self, raw: list[RawCall]) -> Device | None:
         """The device of an answer whose calls all go to one device named by id."""
@@ -346,6 +347,28 @@ class Named:
                     isinstance(v, int | float) and not isinstance(v, bool)
                     for v in args.values()):
                 return "I didn't hear a number to set: nothing was done"
+        return None
+
+    def named_untouched(self, raw: list[RawCall], devices: list[str], text: str
+                        ) -> str | None:
+        """A device the words name by a name of its own that no call goes to, while
+        other devices' calls are made: the model answered part of what was said.
+        Whisper's "Turn on the christmas tree onto the floor lamp." and "Switch off the
+        tele in the reading lamp." switched one of the two. A plural or "every ..."
+        says a group, and a room's word a room, not the device; an answer with a group
+        is left alone (the group's devices are the words' to choose)."""
+        if not devices or any(":" in str(args.get("device", "")) for _, args in raw):
+            return None
+        found, _ = self.names(text)
+        for name in found:
+            if (name.plural or len(name.owners) != 1 or name.owners & set(devices)
+                    or name.phrase in self._room_words
+                    or re.search(rf"\b(every|each|all|any)( the)? {re.escape(name.phrase)}\b",
+                                 text)):
+                continue
+            dev = self.catalog.device_by_id[next(iter(name.owners))]
+            return (f"I heard the {dev.name} too, and I didn't understand what to do with"
+                    " it: nothing was done")
         return None
 
 

@@ -106,6 +106,11 @@ def _check(named: Named, text: str, calls: list[tuple[str, str]], room: str | No
         ("demo", "it's too dark in the kitchen", [("light.turn_on", "kitchen_lights")], None),
         ("demo", "resume the kitchen radio", [("media.play", "kitchen_speaker")], None),
         ("demo", "turn in the tree please", [("switch.turn_on", "christmas_tree")], None),
+        # a device named that no call goes to, while another's call is made
+        ("demo", "Turn on the christmas tree onto the floor lamp.",
+         [("switch.turn_on", "christmas_tree")], "floor lamp too"),
+        ("demo", "turn on the christmas tree and the floor lamp",
+         [("switch.turn_on", "christmas_tree"), ("light.turn_on", "living_room_lamp")], None),
         # a value set while no number is said (Whisper's words for "TV volume 50")
         ("demo", "TV volume footage.", [("media.set_volume", "living_room_tv")], "number"),
         ("demo", "living room blinds halfway", [("cover.set_position", "living_room_blinds")],
