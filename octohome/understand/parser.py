@@ -26,7 +26,9 @@ How a query is decoded (Octopus v2 with a constrained decoder):
    nearest value it was trained on ("one hundred and fifty" -> 100).
 5. The answer is checked against the words (``understand/named.py``): a device in
    another room than the one said, a door not named, another device of the type named,
-   one of a plural, another scene named: no call, with the reason.
+   one of a plural, another scene named, a place the home does not have, every device
+   in the home for a singular, switching on or playing no word asks for, a value with
+   no number said, a named device left out: no call, with the reason.
 
 The function table comes from the GGUF's metadata (or a JSON file for a
 foreign Octopus-format model), so the runtime is driven by the model file.
