@@ -196,6 +196,17 @@ GROUP_TEXT = "class@scope"
 """The group-target writing of newly trained models (:attr:`FunctionTable.group_text`)."""
 
 
+def group_target(device: object) -> tuple[str, str] | None:
+    """``'upstairs:light'`` -> ``('upstairs', 'light')``: the scope (a floor, the home,
+    the speaker's room) and the kind of a group target; ``None`` for one device's id.
+    One place reads the model's "scope:kind" writing, so the parser's checks and
+    :func:`expand` cannot read it differently."""
+    if not isinstance(device, str) or ":" not in device:
+        return None
+    scope, kind = device.split(":", 1)
+    return scope, kind
+
+
 def args_text(catalog: Catalog, function: str, arguments: dict[str, Any],
               group_text: str = GROUP_TEXT) -> str:
     """``('living_room_lamp', 30)``: the canonical argument text of a call. A group
@@ -204,9 +215,9 @@ def args_text(catalog: Catalog, function: str, arguments: dict[str, Any],
     parts: list[str] = []
     if sig.device_ids:
         device = str(arguments["device"])
-        if ":" in device and group_text == "class@scope":
-            scope, cls = device.split(":", 1)
-            device = f"{cls}@{scope}"
+        group = group_target(device)
+        if group is not None and group_text == "class@scope":
+            device = f"{group[1]}@{group[0]}"
         parts.append(repr(device))
     for arg in sig.args:
         value = arguments[arg.name]
@@ -289,10 +300,10 @@ def expand(
     ``room`` is the speaker's room (``[site] room`` / ``--room``), by name or id.
     Returns the calls, or no calls and the reason a person would be told.
     """
-    target = arguments.get("device")
-    if not isinstance(target, str) or ":" not in target:
+    group = group_target(arguments.get("device"))
+    if group is None:
         return (Call(function, dict(arguments)),), None
-    scope, kind = target.split(":", 1)
+    scope, kind = group
     dev_type = function.split(".")[0]
     typed = [d for d in catalog.devices
              if d.type == dev_type and catalog.in_group(d, kind)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from octohome.core.calls import group_target
 from octohome.core.catalog import DEFAULT_GROUP_WORDS, HOME_SCOPE, Catalog, Device
 from octohome.core.names import NOT_A_NAME_START, names_alone, singular
 
@@ -302,10 +303,10 @@ class Named:
         "all", "every" or the home: Whisper's "Set the whole light to 0 percent." (for
         "the hall light") switched off every light in the house."""
         for _, args in raw:
-            target = args.get("device")
-            if not isinstance(target, str) or not target.startswith(HOME_SCOPE + ":"):
+            group = group_target(args.get("device"))
+            if group is None or group[0] != HOME_SCOPE:
                 continue
-            words = self.catalog.group_words(target.split(":", 1)[1])
+            words = self.catalog.group_words(group[1])
             if not any(_has(w, text) for w in (*words, *_HOME_WORDS)):
                 word = singular(words[0]) if words else "device"
                 return (f"I heard one {word}, and I won't do every one in the home:"
@@ -357,7 +358,7 @@ class Named:
         tele in the reading lamp." switched one of the two. A plural or "every ..."
         says a group, and a room's word a room, not the device; an answer with a group
         is left alone (the group's devices are the words' to choose)."""
-        if not devices or any(":" in str(args.get("device", "")) for _, args in raw):
+        if not devices or any(group_target(args.get("device")) for _, args in raw):
             return None
         found, _ = self.names(text)
         for name in found:

@@ -51,6 +51,7 @@ from octohome.core.calls import (
     Parsed,
     candidate_args,
     expand,
+    group_target,
 )
 from octohome.core.catalog import HERE_SCOPE, ArgSpec, Catalog, format_value
 from octohome.understand.named import Named
@@ -311,12 +312,12 @@ class Parser:
                     return Parsed((), "I wasn't sure which way to change it: nothing was done",
                                   refused=True)
             expanded, reason = expand(self.catalog, function, arguments, room)
-            target = str(arguments.get("device", ""))
-            if reason is not None and target.startswith(f"{HERE_SCOPE}:"):
+            group = group_target(arguments.get("device"))
+            if reason is not None and group is not None and group[0] == HERE_SCOPE:
                 # "turn off the air conditioning": the model's "the speaker's room's" is
                 # ambiguous with no room known, or empty in the room, but the words name
                 # one device
-                one = self.named.named_one(text, function, target.split(":", 1)[1])
+                one = self.named.named_one(text, function, group[1])
                 if one is not None and one not in called:  # not another command's device
                     expanded, reason = (Call(function, {**arguments, "device": one}),), None
             if reason is not None:

@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from octohome.core.calls import Call, Encoder, FunctionTable, Parsed, args_text, expand
+from octohome.core.calls import (
+    Call,
+    Encoder,
+    FunctionTable,
+    Parsed,
+    args_text,
+    expand,
+    group_target,
+)
 from octohome.core.catalog import Catalog
 
 
@@ -91,6 +99,21 @@ def test_a_media_group_without_a_class_is_every_player(
     calls, reason = expand(home, "media.pause", {"device": target}, room)
     assert reason is None
     assert calls == tuple(Call("media.pause", {"device": d}) for d in devices)
+
+
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [
+        ("upstairs:light", ("upstairs", "light")),
+        ("home:light", ("home", "light")),
+        ("here:cover:blind", ("here", "cover:blind")),  # only the first colon splits
+        ("living_room_lamp", None),
+        (None, None),
+        (7, None),
+    ],
+)
+def test_group_target(device: object, expected: tuple[str, str] | None) -> None:
+    assert group_target(device) == expected
 
 
 def test_several_calls_are_one_target_sequence(demo: Catalog) -> None:
