@@ -74,7 +74,8 @@ class Parsed:
 
     refused: bool = field(default=False, compare=False)
     """The model understood a command and refused it on purpose: a value out of range,
-    a number not said, an unsure direction, a delayed or conditional request. Another
+    a number not said, an unsure direction, a delayed or conditional request, a room
+    the home has not ("the bathroom light" where there is none). Another
     hypothesis of the same utterance must not stand in for it with calls: "Set the
     office light to 300 percent." is not done as Whisper's "... to 100 percent.", nor
     "... off at midnight." as "... off."."""

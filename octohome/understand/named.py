@@ -298,6 +298,25 @@ class Named:
             return f"I don't know the {place} in this home: nothing was done"
         return None
 
+    def unknown_room(self, text: str) -> str | None:
+        """A room or place (:data:`ROOM_WORDS`) that this home has not: no call.
+
+        The model knows only the home's rooms, and one it never heard is no command to
+        it, or a near one: "turn on the bathroom light" in the demo home (no bathroom)
+        is no call typed, but spoken, Whisper's next hypothesis "Turn on the bedroom
+        light." was taken and lit the bedroom. A room said is final: the person hears
+        that this home has no such room, and no other hearing is searched for one. A
+        room of several words is this home's when each of its words but "room" is one
+        of the home's ("the living room" in a home with a "Living Room")."""
+        for phrase in ROOM_WORDS:
+            match = re.search(rf"\b{re.escape(phrase)}(s?)\b", text)
+            if match is None:
+                continue
+            words = [w for w in phrase.split() if w != "room"]
+            if any(w not in self._places for w in words):
+                return f"I don't know the {phrase} in this home: nothing was done"
+        return None
+
     def home_unsaid(self, raw: list[RawCall], text: str) -> str | None:
         """Every device of a kind in the home, while the words say neither a plural nor
         "all", "every" or the home: Whisper's "Set the whole light to 0 percent." (for
@@ -392,6 +411,19 @@ ON_WORDS: frozenset[str] = frozenset(
      "brighten", "illuminate", "enable", "activate", "dark", "see"})
 """Words of which every switching on or playing the generator writes says one ("it's
 too dark in the kitchen", "I can't see a thing")."""
+
+ROOM_WORDS: tuple[str, ...] = (
+    "bathroom", "toilet", "restroom", "washroom", "attic", "loft", "basement", "cellar",
+    "garage", "laundry", "laundry room", "utility room", "pantry", "nursery", "playroom",
+    "dining room", "guest room", "spare room", "family room", "games room", "sitting room",
+    "living room", "lounge", "kitchen", "bedroom", "office", "study", "hallway", "corridor",
+    "landing", "gym", "sauna", "garden", "patio", "balcony", "terrace", "yard", "backyard",
+    "driveway", "porch", "workshop", "conservatory", "sunroom", "mudroom", "closet",
+    "foyer", "entryway")
+"""Rooms and places a home commonly has. One the words name that is not this home's
+(:meth:`Named.unknown_room`) makes no call. Words that are also something else, or a
+part of another room's name, are left out ("hall" of "hallway", "den", "shed", "bath"):
+they are the model's to read."""
 
 _HOME_WORDS = ("all", "every", "everything", "everywhere", "house", "home", "each", "both")
 """Words that say a whole home's devices of a kind besides a plural group word."""

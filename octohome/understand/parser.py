@@ -28,7 +28,9 @@ How a query is decoded (Octopus v2 with a constrained decoder):
    another room than the one said, a door not named, another device of the type named,
    one of a plural, another scene named, a place the home does not have, every device
    in the home for a singular, switching on or playing no word asks for, a value with
-   no number said, a named device left out: no call, with the reason.
+   no number said, a named device left out: no call, with the reason. Before the model
+   runs, a common room the home has not ("the bathroom light", ``named.ROOM_WORDS``) is
+   a final refusal (``Parsed.refused``).
 
 The function table comes from the GGUF's metadata (or a JSON file for a
 foreign Octopus-format model), so the runtime is driven by the model file.
@@ -216,6 +218,9 @@ class Parser:
         text = normalize(text)
         if not text:
             return NOTHING
+        unknown = self.named.unknown_room(text)
+        if unknown is not None:  # final: no other hearing is searched (hear.heard)
+            return Parsed((), unknown, refused=True)
         query = self.encoder.query_ids(text)[:MAX_QUERY_TOKENS]
         table = self.table
         first_choices = [*self._callable, table.none_id]

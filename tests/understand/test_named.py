@@ -213,10 +213,11 @@ def test_no_expected_answer_of_the_case_files_is_ruled_out(
                 if case.get("function") else [])
             raw = [(c["function"], c["arguments"]) for c in calls]
             devices = [c["arguments"]["device"] for c in calls if "device" in c["arguments"]]
+            text = normalize(case["text"])
             if raw:
-                text = normalize(case["text"])
                 assert named[home].contradiction(raw, devices, text, case.get("room")) is None, (
                     case["text"])
+                assert named[home].unknown_room(text) is None, case["text"]
 
 
 @pytest.mark.parametrize("home", list(HOMES))
@@ -235,7 +236,47 @@ def test_generated_commands_are_almost_never_ruled_out(
                    for c in expand(catalog, f, dict(a), None)[0] if "device" in c.arguments]
         if named[home].contradiction(list(ex.calls), devices, normalize(ex.text), None):
             refused.append(ex.text)
+        assert named[home].unknown_room(normalize(ex.text)) is None, ex.text
     assert len(refused) * 2000 < len(examples), refused
+
+
+@pytest.mark.parametrize(
+    ("home", "text", "room"),
+    [
+        # rooms the home has not: the words say where, and it is nowhere here
+        ("demo", "turn on the bathroom light", "bathroom"),
+        ("demo", "Turn on the bathroom lights.", "bathroom"),
+        ("demo", "turn on the sauna", "sauna"),
+        ("demo", "close the blinds in the dining room", "dining room"),
+        ("small", "open the garage door", "garage"),
+        ("large", "turn on the lights in the attic", "attic"),
+        # the home's own rooms and names, however said
+        ("demo", "turn on the bedroom light", None),
+        ("demo", "lights off in the lounge", None),
+        ("demo", "open the garage door", None),  # "garage" is the garage door's word
+        ("demo", "turn on the master bedroom light", None),  # "bedroom" is a room here
+        ("demo", "make the hall light blue", None),
+        ("demo", "set the living room lights to blue", None),
+        ("demo", "turn off the bathroom light and the porch light", "bathroom"),
+    ],
+)
+def test_a_room_the_home_has_not_is_no_call(
+    named: dict[str, Named], home: str, text: str, room: str | None
+) -> None:
+    reason = named[home].unknown_room(normalize(text))
+    if room is None:
+        assert reason is None
+    else:
+        assert reason == f"I don't know the {room} in this home: nothing was done"
+
+
+def test_the_parser_s_refusal_of_an_unknown_room_is_final(parser: Parser) -> None:
+    """Spoken, Whisper's next hypothesis ("Turn on the bedroom light.") had stood in for
+    "Turn on the bathroom light." (no call) and lit the bedroom: a refusal is final."""
+    parsed = parser.parse("Turn on the bathroom light.")
+    assert parsed.calls == ()
+    assert parsed.refused
+    assert parsed.reason is not None and "bathroom" in parsed.reason
 
 
 def test_runtime_words_agree_with_the_generator_s() -> None:
