@@ -6,25 +6,18 @@ each rule that drops one is pinned here on a transcript Whisper tiny.en wrote.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from octohome.core.catalog import Catalog
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT, bench_script
 
 
 @pytest.fixture(scope="module")
 def heard_data() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("heard_data", ROOT / "bench" / "heard_data.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("heard_data")
 
 
 @pytest.fixture(scope="module")

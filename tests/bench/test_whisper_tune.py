@@ -7,24 +7,18 @@ so the rebuilt model must also hear what the packaged one hears.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.paths import ROOT, bench_script
 
 
 @pytest.fixture(scope="module")
 def tune() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "whisper_tune", ROOT / "bench" / "whisper_tune.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("whisper_tune")
 
 
 @pytest.fixture(scope="module")
