@@ -93,6 +93,11 @@ class Named:
         self._scenes = _alternation(scenes, "")
         self._places = _place_words(catalog)
         self._room_words = rooms
+        self._unknown_rooms = [
+            (phrase, re.compile(rf"\b{re.escape(phrase)}s?\b")) for phrase in ROOM_WORDS
+            if any(w not in self._places for w in phrase.split() if w != "room")]
+        """:data:`ROOM_WORDS` that this home has not, in their order, each with its
+        pattern: the home's words do not change between parses."""
         # each check of an answer reads the same text: read it once
         self.names: Callable[[str], tuple[tuple[NameSaid, ...], str]] = functools.lru_cache(
             maxsize=8)(self._names)
@@ -308,12 +313,8 @@ class Named:
         that this home has no such room, and no other hearing is searched for one. A
         room of several words is this home's when each of its words but "room" is one
         of the home's ("the living room" in a home with a "Living Room")."""
-        for phrase in ROOM_WORDS:
-            match = re.search(rf"\b{re.escape(phrase)}(s?)\b", text)
-            if match is None:
-                continue
-            words = [w for w in phrase.split() if w != "room"]
-            if any(w not in self._places for w in words):
+        for phrase, pattern in self._unknown_rooms:
+            if pattern.search(text):
                 return f"I don't know the {phrase} in this home: nothing was done"
         return None
 
