@@ -154,8 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    from octohome.bench.spoken import TUNING_VOICES, cut
-    from octohome.bench.stt import add_noise, render
+    from octohome.bench.spoken import cut, speak_tuning
     from octohome.core.catalog import Catalog
     from octohome.core.config import load_settings
     from octohome.hear.stt import Transcriber
@@ -186,11 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     with args.out.open("w") as out:
         for i, ex in enumerate(tqdm(chosen, desc="speaking and hearing", unit="cmd")):
-            voice = rng.choice(TUNING_VOICES)
             said = " ".join(ex.text.lower().replace(",", " ").split())
-            audio = render(said, voice.name, rng.randint(130, 190), rng.randint(35, 75))
-            if rng.random() < 0.5:
-                audio = add_noise(audio, rng.uniform(5.0, 30.0), seed=i)
+            audio = speak_tuning(said, rng, noise_seed=i)
             seg = cut(audio, vad)
             heard = transcriber.transcribe(seg).text.strip() if len(seg) else ""
             reason = keep(said, heard, args.similar, ex.calls, catalog)

@@ -55,10 +55,10 @@ CT2_DTYPES: dict[int, Any] = {
 """CTranslate2's DataType numbers (model.bin format version 6)."""
 
 
-def read_ct2(path: Path) -> dict[str, tuple[int, list[int], int, np.ndarray]]:
-    """A CTranslate2 ``model.bin``: every variable's byte offset, shape, dtype number and
-    values (a view of the file's bytes)."""
-    raw = path.read_bytes()
+def read_ct2(raw: bytes | bytearray, path: Path) -> dict[
+        str, tuple[int, list[int], int, np.ndarray]]:
+    """The bytes of a CTranslate2 ``model.bin`` (``path``, for errors): every variable's
+    byte offset, shape, dtype number and values (a view of ``raw``)."""
     pos = 0
 
     def u32() -> int:
@@ -106,7 +106,7 @@ def to_transformers(model_dir: Path) -> Any:
     import torch
     from transformers import WhisperConfig, WhisperForConditionalGeneration
 
-    var = read_ct2(model_dir / "model.bin")
+    var = read_ct2((model_dir / "model.bin").read_bytes(), model_dir / "model.bin")
 
     def t(name: str) -> Any:
         return torch.tensor(var[name][3].astype(np.float32))
@@ -194,8 +194,8 @@ def write_decoder(model: Any, src: Path, out: Path) -> None:
     for f in src.iterdir():
         if f.name != "model.bin" and f.is_file():
             shutil.copy(f, out / f.name)
-    var = read_ct2(src / "model.bin")
     raw = bytearray((src / "model.bin").read_bytes())
+    var = read_ct2(raw, src / "model.bin")
     sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
     fused: dict[str, dict[int, np.ndarray]] = {}
     for hf, ct in _names(model.config.encoder_layers, model.config.decoder_layers):
@@ -237,8 +237,7 @@ def make_data(count: int, seed: int) -> tuple[np.ndarray, list[str], list[int], 
     """Spoken generated commands, encoded: (encoder outputs, texts said, prompt, end)."""
     from tqdm import tqdm
 
-    from octohome.bench.spoken import TUNING_VOICES, cut
-    from octohome.bench.stt import add_noise, render
+    from octohome.bench.spoken import cut, speak_tuning
     from octohome.core.catalog import Catalog
     from octohome.core.config import load_settings
     from octohome.hear.stt import Transcriber
@@ -258,19 +257,12 @@ def make_data(count: int, seed: int) -> tuple[np.ndarray, list[str], list[int], 
     for i, text in enumerate(tqdm(rng.sample(pool, min(count, len(pool))),
                                   desc="speaking and encoding", unit="cmd")):
         text = " ".join(text.replace(",", " ").split())
-        voice = rng.choice(TUNING_VOICES)
-        audio = render(text.lower(), voice.name, rng.randint(130, 190), rng.randint(35, 75))
-        if rng.random() < 0.5:
-            audio = add_noise(audio, rng.uniform(5.0, 30.0), seed=1000 + i)
-        seg = cut(audio, vad)
+        seg = cut(speak_tuning(text.lower(), rng, noise_seed=1000 + i), vad)
         x = seg.astype(np.float32) / 32768.0
         if not len(x) or tr.encoder_frames_for(len(x)) != tr.config.encoder_frames:
-            continue
-        feats = tr.model.feature_extractor(x)
-        n = tr.config.encoder_frames
-        mel = np.zeros((feats.shape[0], n), dtype=np.float32)
-        mel[:, :min(n, feats.shape[1])] = feats[:, :n]
-        encoded.append(np.array(tr.model.encode(mel)).astype(np.float16)[0])
+            continue  # too long for the window the runtime uses for commands
+        window, _ = tr.encode_window(x)
+        encoded.append(np.array(window).astype(np.float16)[0])
         said.append(text)
     return np.stack(encoded), said, list(tr._prompt_tokens), int(tr.tokenizer.eot)
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import time
 from collections import Counter
@@ -211,6 +212,18 @@ class Speaker:
         if samples.dtype == np.int16:
             samples = samples.astype(np.float32) / 32768.0
         return pad_speech(to_int16(resample(samples.astype(np.float32), sound.rate)))
+
+
+def speak_tuning(text: str, rng: random.Random, noise_seed: int) -> np.ndarray:
+    """``text`` spoken by a random tuning voice at a random speed (130-190 wpm) and
+    pitch (35-75), with white noise at 5-30 dB SNR on half: how the scripts that teach
+    from speech (bench/heard_data.py, bench/whisper_tune.py) render a command. The
+    held-out voices are never drawn."""
+    voice = rng.choice(TUNING_VOICES)
+    audio = render(text, voice.name, rng.randint(130, 190), rng.randint(35, 75))
+    if rng.random() < 0.5:
+        audio = add_noise(audio, rng.uniform(5.0, 30.0), seed=noise_seed)
+    return audio
 
 
 def cut(audio: np.ndarray, vad: Any, threshold: float = 0.5) -> np.ndarray:

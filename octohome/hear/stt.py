@@ -425,14 +425,20 @@ class Transcriber:
             return self._transcribe_long(x, t0)
         return self._transcribe_window(x, t0)
 
-    def _transcribe_window(self, x: np.ndarray, t0: float) -> Transcript:
-        model = self.model
-        feats = model.feature_extractor(x)  # (80, frames)
+    def encode_window(self, x: np.ndarray) -> tuple[Any, int]:
+        """Float samples of one window -> the encoder's output and the mel frames it
+        encoded (:meth:`encoder_frames_for`). What the decoder is given, so a decoder
+        tuned on it (bench/whisper_tune.py) learns on exactly this."""
+        feats = self.model.feature_extractor(x)  # (80, frames)
         n = self.encoder_frames_for(len(x))
         mel = np.zeros((feats.shape[0], n), dtype=np.float32)
         k = min(n, feats.shape[1])
         mel[:, :k] = feats[:, :k]
-        encoded = model.encode(mel)
+        return self.model.encode(mel), n
+
+    def _transcribe_window(self, x: np.ndarray, t0: float) -> Transcript:
+        model = self.model
+        encoded, n = self.encode_window(x)
         max_new = int(self.config.max_new_tokens_per_second * len(x) / SAMPLE_RATE) + 16
         n_best = max(1, min(self.n_best, self.config.beam_size))
         result = model.model.generate(
